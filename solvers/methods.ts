@@ -1,0 +1,33 @@
+/**
+ * The registry of Runge–Kutta methods by name. Adding a method is adding a tableau file and a
+ * line here.
+ *
+ * @module
+ */
+import { dopri5 } from "./dopri5.ts";
+import type { Tableau } from "./tableau.ts";
+
+/** Every method, by the name `odeint` accepts. */
+export const METHODS = {
+  dopri5,
+} as const satisfies Record<string, Tableau>;
+
+/** A method name accepted by `odeint`. */
+export type MethodName = keyof typeof METHODS;
+
+/**
+ * The tableau of a method; throws a `TypeError` listing the valid names for an unknown one.
+ *
+ * @example
+ * ```ts
+ * import { getMethod } from "./methods.ts";
+ * console.assert(getMethod("dopri5").order === 5);
+ * ```
+ */
+export function getMethod(name: string): Tableau {
+  const tableau = (METHODS as Record<string, Tableau>)[name];
+  if (tableau === undefined || !Object.hasOwn(METHODS, name)) {
+    throw new TypeError(`Unknown method "${name}"; available: ${Object.keys(METHODS).join(", ")}`);
+  }
+  return tableau;
+}

@@ -1,0 +1,30 @@
+/**
+ * Forward solving: `odeint`, the Runge–Kutta tableaus, step-size control, norms and dense
+ * output.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { odeint } from "./mod.ts";
+ * const sol = await odeint((_t, y) => tf.neg(y), tf.tensor([1]), [0, 1]);
+ * console.assert(Math.abs((await sol.ys.data())[1] - Math.exp(-1)) < 1e-4);
+ * sol.ys.dispose();
+ * ```
+ *
+ * @module
+ */
+export { odeint, type OdeintOptions, type OdeSolution, type SolveStats } from "./odeint.ts";
+export { getMethod, type MethodName, METHODS } from "./methods.ts";
+export { makeTableau, type Tableau, type TableauSpec } from "./tableau.ts";
+export { type Controller, type ControllerOptions, makeController } from "./controller.ts";
+export { maxNorm, mixedNorm, type Norm, rmsNorm } from "./norms.ts";
+export { denseWeights } from "./interpolation.ts";
+export {
+  type FailureInfo,
+  MaxStepsError,
+  NonFiniteError,
+  OdeSolveError,
+  type SolveStatus,
+  StepSizeUnderflowError,
+} from "./errors.ts";
+export { type State, type StateLayout, type VectorField } from "./state.ts";

@@ -1,0 +1,489 @@
+/**
+ * `odeint`: solve `dy/dt = f(t, y)` from `ts[0]` and return `y` at every time in `ts`.
+ *
+ * The solve loop: validation, output times, `stepT`/`jumpT`, limits, statistics and errors.
+ * A step is one explicit Runge–Kutta step from a {@link Tableau}; step sizes come from the
+ * {@link Controller}; outputs between steps come from the dense output of `interpolation.ts`.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import {
+  type Controller,
+  type ControllerOptions,
+  errorRatio,
+  initialStep,
+  makeController,
+} from "./controller.ts";
+import {
+  MaxStepsError,
+  NonFiniteError,
+  type OdeSolveError,
+  type SolveStatus,
+  StepSizeUnderflowError,
+} from "./errors.ts";
+import { denseWeights } from "./interpolation.ts";
+import { getMethod, type MethodName } from "./methods.ts";
+import { mixedNorm, type Norm, rmsNorm } from "./norms.ts";
+import {
+  checkLike,
+  flatten,
+  layoutOf,
+  partsOf,
+  type State,
+  type StateLayout,
+  unflatten,
+  type VectorField,
+} from "./state.ts";
+import type { Tableau } from "./tableau.ts";
+
+/** Options of {@link odeint}. Every option is optional. */
+export interface OdeintOptions {
+  /** Runge–Kutta method (default `"dopri5"`). */
+  method?: MethodName;
+  /** Relative tolerance (default 1e-4; float32 states make much below 1e-6 meaningless). */
+  rtol?: number;
+  /** Absolute tolerance (default 1e-6). */
+  atol?: number;
+  /** Fixed-step methods: the step size. Without it they step from output time to output time. */
+  stepSize?: number;
+  /** Adaptive methods: the first step size (default: chosen by Hairer's rule, one extra NFE). */
+  firstStep?: number;
+  /** Smallest step size; a step this small is accepted whatever its error (default 0). */
+  dtMin?: number;
+  /** Largest step size (default Infinity). */
+  dtMax?: number;
+  /** Most steps (accepted + rejected) before the solve fails (default 100000). */
+  maxSteps?: number;
+  /** Times the solver must step exactly to (kinks); the FSAL evaluation is kept. */
+  stepT?: number[];
+  /** Times to step exactly to and re-evaluate `f` just after (jumps in `f`). */
+  jumpT?: number[];
+  /**
+   * Norm of the scaled error: a function of the state's tensors (default: RMS for one tensor,
+   * the max of per-tensor RMS for a tuple). See `norms.ts`.
+   */
+  norm?: Norm;
+  /** Step-size controller: I (default) or PI, with its factors. */
+  controller?: ControllerOptions;
+  /** Record the time of every evaluation and of every accepted and rejected step. */
+  record?: boolean;
+  /**
+   * `"throw"` (default): a failed solve throws an {@link OdeSolveError}. `"return"`: it returns
+   * the outputs reached so far with `status` saying why it stopped.
+   */
+  onFailure?: "throw" | "return";
+}
+
+/** Statistics of a solve. */
+export interface SolveStats {
+  /** Vector-field evaluations (every call of `f`). */
+  nfe: number;
+  /** Accepted steps. */
+  nAccepted: number;
+  /** Rejected steps. */
+  nRejected: number;
+  /** With `record`: time of every evaluation, in call order. */
+  evalTs?: number[];
+  /** With `record`: end time of every accepted step. */
+  acceptTs?: number[];
+  /** With `record`: end time of every rejected (attempted) step. */
+  rejectTs?: number[];
+}
+
+/** Result of {@link odeint}. */
+export interface OdeSolution<S extends State> {
+  /** The output times reached (all of `ts` unless a failure was returned). */
+  ts: number[];
+  /** The solution at `ts`, each tensor stacked on a new leading time axis. */
+  ys: S;
+  /** How the solve ended (`"success"` unless `onFailure: "return"` caught a failure). */
+  status: SolveStatus;
+  /** The failure, when `status` is not `"success"`. */
+  error?: OdeSolveError;
+  /** Evaluation and step counts. */
+  stats: SolveStats;
+}
+
+const OPTION_KEYS = [
+  "method",
+  "rtol",
+  "atol",
+  "stepSize",
+  "firstStep",
+  "dtMin",
+  "dtMax",
+  "maxSteps",
+  "stepT",
+  "jumpT",
+  "norm",
+  "controller",
+  "record",
+  "onFailure",
+];
+
+/** Next float64 after `x` in the direction of `toward`. */
+function nextAfter(x: number, toward: number): number {
+  if (x === toward || Number.isNaN(x)) return x;
+  if (x === 0) return toward > 0 ? Number.MIN_VALUE : -Number.MIN_VALUE;
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigInt64(0);
+  view.setBigInt64(0, (toward > x) === (x > 0) ? bits + 1n : bits - 1n);
+  return view.getFloat64(0);
+}
+
+/** Validated settings of one solve. */
+interface Plan {
+  tableau: Tableau;
+  layout: StateLayout;
+  ts: number[];
+  /** +1 when `ts` increases, −1 when it decreases. Internally time runs as `s = direction·t`. */
+  direction: number;
+  rtol: number;
+  atol: number;
+  norm: Norm;
+  stepSize?: number;
+  firstStep?: number;
+  dtMin: number;
+  dtMax: number;
+  maxSteps: number;
+  /** `stepT` and `jumpT` in `s`, sorted, with a flag for jumps. */
+  breaks: { s: number; jump: boolean }[];
+  controller: Controller;
+  record: boolean;
+  onFailure: "throw" | "return";
+}
+
+function plan(y0: State, tsIn: ArrayLike<number>, options: OdeintOptions): Plan {
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) {
+      throw new TypeError(
+        `Unknown odeint option "${key}"; valid options: ${OPTION_KEYS.join(", ")}`,
+      );
+    }
+  }
+  const tableau = getMethod(options.method ?? "dopri5");
+  const layout = layoutOf(y0);
+  const ts = Array.from(tsIn);
+  if (ts.length < 2) {
+    throw new RangeError(`ts needs at least 2 times (start and end), got ${ts.length}`);
+  }
+  if (!ts.every(Number.isFinite)) throw new RangeError(`ts contains NaN or Inf: [${ts}]`);
+  const direction = ts[1] > ts[0] ? 1 : -1;
+  for (let i = 1; i < ts.length; i++) {
+    if (!(direction * (ts[i] - ts[i - 1]) > 0)) {
+      throw new RangeError(
+        `ts must be strictly increasing or strictly decreasing; ts[${i - 1}]=${ts[i - 1]}, ` +
+          `ts[${i}]=${ts[i]}`,
+      );
+    }
+  }
+  const { rtol = 1e-4, atol = 1e-6 } = options;
+  for (const [name, v] of [["rtol", rtol], ["atol", atol]] as const) {
+    if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`${name} must be ≥ 0, got ${v}`);
+  }
+  if (tableau.adaptive && rtol === 0 && atol === 0) {
+    throw new RangeError(
+      "rtol and atol are both 0: no step can meet that; give a positive tolerance",
+    );
+  }
+  const positive = (name: string, v: number | undefined) => {
+    if (v !== undefined && !(v > 0)) throw new RangeError(`${name} must be > 0, got ${v}`);
+  };
+  positive("stepSize", options.stepSize);
+  positive("firstStep", options.firstStep);
+  positive("dtMax", options.dtMax);
+  positive("maxSteps", options.maxSteps);
+  if (options.dtMin !== undefined && !(options.dtMin >= 0)) {
+    throw new RangeError(`dtMin must be ≥ 0, got ${options.dtMin}`);
+  }
+  if (options.stepSize !== undefined && tableau.adaptive) {
+    throw new TypeError(
+      `stepSize is for fixed-step methods; ${tableau.name} chooses its own steps ` +
+        `(use firstStep, dtMax, or a fixed method such as "rk4")`,
+    );
+  }
+  const s0 = direction * ts[0];
+  const toBreaks = (name: string, times: number[] | undefined, jump: boolean) =>
+    (times ?? []).map((t) => {
+      if (!Number.isFinite(t)) throw new RangeError(`${name} contains a non-finite time ${t}`);
+      return { s: direction * t, jump };
+    });
+  const steps = toBreaks("stepT", options.stepT, false);
+  const jumps = toBreaks("jumpT", options.jumpT, true);
+  for (const j of jumps) {
+    if (steps.some((st) => st.s === j.s)) {
+      throw new RangeError(`time ${direction * j.s} is in both stepT and jumpT; give it once`);
+    }
+  }
+  const breaks = [...steps, ...jumps].filter((b) => b.s > s0).sort((a, b) => a.s - b.s)
+    .filter((b, i, all) => i === 0 || b.s !== all[i - 1].s);
+  const onFailure = options.onFailure ?? "throw";
+  if (onFailure !== "throw" && onFailure !== "return") {
+    throw new TypeError(`onFailure must be "throw" or "return", got "${onFailure}"`);
+  }
+  return {
+    tableau,
+    layout,
+    ts,
+    direction,
+    rtol,
+    atol,
+    norm: options.norm ?? (layout.isTuple ? mixedNorm : rmsNorm),
+    stepSize: options.stepSize,
+    firstStep: options.firstStep,
+    dtMin: options.dtMin ?? 0,
+    dtMax: options.dtMax ?? Infinity,
+    maxSteps: options.maxSteps ?? 100000,
+    breaks,
+    controller: makeController(tableau.order, options.controller),
+    record: options.record ?? false,
+    onFailure,
+  };
+}
+
+/** Reads whether every element of a tensor is finite. */
+async function allFinite(x: tf.Tensor): Promise<boolean> {
+  const t = tf.tidy(() => tf.sum(tf.mul(x, 0)));
+  const v = (await t.data())[0];
+  t.dispose();
+  return v === 0;
+}
+
+/**
+ * Solves `dy/dt = f(t, y)`, `y(ts[0]) = y0`, and returns `y` at every time of `ts`.
+ *
+ * `ts` is strictly increasing or strictly decreasing (a backward solve); `y0` is one float32
+ * tensor or a tuple of them, and `f(t, y)` returns the same structure and shapes. Adaptive
+ * methods step with the embedded error estimate under `rtol`/`atol` and fill in the output times
+ * with dense output; fixed-step methods step by `stepSize`. Host reads are all `await`ed, so the
+ * same call runs on the `cpu`, `wasm` and `webgpu` backends. Tensors created by the solve are
+ * disposed, also when it throws; `ys` belongs to the caller.
+ *
+ * Bad input throws a `TypeError` or `RangeError` before any work. A failed solve (too many
+ * steps, step-size underflow, NaN/Inf) throws an {@link OdeSolveError} naming `t`, `dt`, the
+ * last error ratio and the NFE, or with `onFailure: "return"` returns what it reached.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { odeint } from "./odeint.ts";
+ * // dy/dt = -y, y(0) = 1  →  y(1) = e^{-1}
+ * const sol = await odeint((_t, y) => tf.neg(y), tf.tensor([1]), [0, 0.5, 1], { rtol: 1e-6 });
+ * const ys = await sol.ys.data();
+ * console.assert(Math.abs(ys[2] - Math.exp(-1)) < 1e-5);
+ * console.log(sol.stats.nfe, sol.stats.nAccepted, sol.stats.nRejected);
+ * sol.ys.dispose();
+ * ```
+ */
+export async function odeint<S extends State>(
+  f: VectorField<S>,
+  y0: S,
+  ts: ArrayLike<number>,
+  options: OdeintOptions = {},
+): Promise<OdeSolution<S>> {
+  return await solve(f as unknown as VectorField, y0, plan(y0, ts, options)) as OdeSolution<S>;
+}
+
+async function solve(f: VectorField, y0: State, p: Plan): Promise<OdeSolution<State>> {
+  const { tableau, layout, direction } = p;
+  const stats: SolveStats = { nfe: 0, nAccepted: 0, nRejected: 0 };
+  if (p.record) Object.assign(stats, { evalTs: [], acceptTs: [], rejectTs: [] });
+  const toParts = (flat: tf.Tensor) => partsOf(unflatten(flat as tf.Tensor2D, layout));
+
+  // f on flat rows, counted and checked.
+  const evalF = (t: number, row: tf.Tensor): tf.Tensor =>
+    tf.tidy(() => {
+      stats.nfe++;
+      stats.evalTs?.push(t);
+      const out = f(t, unflatten(row as tf.Tensor2D, layout));
+      checkLike(out, layout, "f(t, y)");
+      return flatten(out, layout);
+    });
+
+  const owned = new Set<tf.Tensor>(); // tensors this solve must dispose
+  const own = <T extends tf.Tensor>(x: T): T => (owned.add(x), x);
+  const drop = (x: tf.Tensor | undefined) => {
+    if (x !== undefined && owned.delete(x)) x.dispose();
+  };
+
+  const outputs: tf.Tensor[] = []; // flat rows at the output times reached
+  const sOut = p.ts.map((t) => direction * t);
+  const sEnd = sOut[sOut.length - 1];
+  let s = sOut[0];
+  let ds = NaN; // proposed size of the next adaptive step, in s
+  let h = NaN; // size of the step being taken, in s
+  let ratio = NaN;
+  const fail = (Err: "max" | "underflow" | "nonfinite"): OdeSolveError => {
+    const info = { t: direction * s, dt: direction * h, errorRatio: ratio, nfe: stats.nfe };
+    return Err === "max"
+      ? new MaxStepsError(p.maxSteps, info)
+      : Err === "underflow"
+      ? new StepSizeUnderflowError(info)
+      : new NonFiniteError(info);
+  };
+
+  try {
+    let y: tf.Tensor = own(tf.tidy(() => flatten(y0, layout)));
+    if (!(await allFinite(y))) throw new RangeError("y0 contains NaN or Inf");
+    let fy = own(evalF(direction * s, y));
+    let absY = own(tf.abs(y));
+    outputs.push(own(tf.clone(y)));
+    let nextOut = 1;
+    let nextBreak = 0;
+
+    if (tableau.adaptive) {
+      if (p.firstStep !== undefined) {
+        ds = p.firstStep;
+      } else {
+        ds = await initialStep(
+          evalF,
+          direction * s,
+          y,
+          fy,
+          direction,
+          tableau.order,
+          p.rtol,
+          p.atol,
+          p.norm,
+          toParts,
+        );
+        if (!Number.isFinite(ds)) throw fail("nonfinite"); // f(t0, y0) is not finite
+      }
+      ds = Math.min(Math.max(ds, p.dtMin), p.dtMax);
+    }
+
+    let attempts = 0;
+    while (nextOut < sOut.length) {
+      if (attempts >= p.maxSteps) throw fail("max");
+      attempts++;
+      // Choose the end of this step: clip to the next break; fixed methods also stop at the end
+      // (and, without stepSize, at every output time). Adaptive methods may step past the last
+      // output time and interpolate back, as torchdiffeq does, so NFE counts compare with it.
+      let target = tableau.adaptive ? s + ds : s + (p.stepSize ?? Infinity);
+      if (!tableau.adaptive && p.stepSize === undefined) target = sOut[nextOut];
+      let onBreak: { s: number; jump: boolean } | undefined;
+      const brk = p.breaks[nextBreak];
+      if (brk !== undefined && target >= brk.s) {
+        target = brk.s;
+        onBreak = brk;
+      }
+      if (!tableau.adaptive && target >= sEnd) {
+        target = sEnd;
+        onBreak = brk !== undefined && brk.s === sEnd ? brk : undefined;
+      }
+      h = target - s;
+      // Underflow: a step below 10 ulps of the time cannot be resolved (SciPy's rule).
+      if (!(h > 0) || h < 10 * (nextAfter(s, Infinity) - s)) throw fail("underflow");
+      const t0 = direction * s;
+      const dt = direction * h;
+      const t1 = direction * target;
+
+      // One Runge–Kutta step on the stacked rows K = [y0, k_0, …].
+      const step = tf.tidy(() => {
+        let K = tf.concat([y, fy], 0);
+        let yi: tf.Tensor = y;
+        for (let i = 1; i < tableau.stages; i++) {
+          const w = [1, ...tableau.a[i].map((a) => dt * a)];
+          yi = tf.matMul(tf.tensor2d(w, [1, i + 1]), K);
+          const ti = tableau.c[i] === 1 ? nextAfter(t1, t0) : t0 + tableau.c[i] * dt;
+          K = tf.concat([K, evalF(ti, yi)], 0);
+        }
+        const y1 = tableau.fsal ? yi : tf.matMul(
+          tf.tensor2d([1, ...tableau.b.map((b) => dt * b)], [1, tableau.stages + 1]),
+          K,
+        );
+        if (!tableau.adaptive) return { K, y1 };
+        const e = tf.tensor2d([0, ...tableau.bError!.map((b) => dt * b)], [1, tableau.stages + 1]);
+        const err = tf.matMul(e, K);
+        const r = errorRatio(err, absY, y1, p.rtol, p.atol, p.norm, toParts);
+        return { K, y1, r };
+      });
+      own(step.K);
+      own(step.y1);
+      let accept = true;
+      if (step.r !== undefined) {
+        ratio = (await step.r.data())[0];
+        step.r.dispose();
+        if (!Number.isFinite(ratio)) throw fail("nonfinite");
+        accept = ratio <= 1 || h <= p.dtMin;
+        ds = Math.min(Math.max(p.controller.next(h, ratio), p.dtMin), p.dtMax);
+      }
+      if (!accept) {
+        stats.nRejected++;
+        stats.rejectTs?.push(t1);
+        drop(step.K);
+        drop(step.y1);
+        continue;
+      }
+      stats.nAccepted++;
+      stats.acceptTs?.push(t1);
+
+      // f at the end of the step: free for FSAL methods, else one evaluation (needed for the
+      // next step, or for dense output inside this one).
+      const needsInterior = nextOut < sOut.length && sOut[nextOut] < target;
+      const more = target < sEnd;
+      let f1: tf.Tensor | undefined;
+      if (tableau.fsal) {
+        f1 = own(tf.tidy(() => tf.slice(step.K, [tableau.stages, 0], [1, -1])));
+      } else if (needsInterior || (more && !onBreak?.jump)) {
+        f1 = own(evalF(t1, step.y1));
+      }
+      if (!tableau.adaptive && (nextOut === sOut.length - 1 || needsInterior)) {
+        // Fixed steps read nothing back per step: check finiteness where outputs are made.
+        if (!(await allFinite(step.y1))) throw fail("nonfinite");
+      }
+
+      // Outputs inside (s, target]: dense output, or y1 itself at the end point.
+      while (nextOut < sOut.length && sOut[nextOut] <= target) {
+        if (sOut[nextOut] === target) {
+          outputs.push(own(tf.clone(step.y1)));
+        } else {
+          const x = (sOut[nextOut] - s) / h;
+          const w = denseWeights(tableau, x, dt);
+          outputs.push(own(tf.tidy(() => {
+            const basis = tableau.fsal ? step.K : tf.concat([step.K, f1!], 0);
+            return tf.matMul(tf.tensor2d(w, [1, w.length]), basis);
+          })));
+        }
+        nextOut++;
+      }
+
+      // Advance.
+      drop(step.K);
+      drop(y);
+      drop(absY);
+      y = step.y1;
+      absY = own(tf.abs(y));
+      drop(fy);
+      if (onBreak?.jump && more) {
+        // Re-evaluate just after the jump: the FSAL value is the left limit.
+        drop(f1);
+        fy = own(evalF(nextAfter(t1, t1 + direction), y));
+      } else {
+        fy = f1!;
+      }
+      s = target;
+      if (onBreak !== undefined) nextBreak++;
+    }
+    const stacked = tf.tidy(() =>
+      unflatten(tf.concat(outputs, 0) as tf.Tensor2D, layout, [outputs.length])
+    );
+    return { ts: p.ts, ys: stacked, status: "success", stats };
+  } catch (error) {
+    if (p.onFailure === "return" && isSolveError(error)) {
+      const reached = outputs.length;
+      const ys = tf.tidy(() => unflatten(tf.concat(outputs, 0) as tf.Tensor2D, layout, [reached]));
+      return { ts: p.ts.slice(0, reached), ys, status: error.status, error, stats };
+    }
+    throw error;
+  } finally {
+    for (const x of owned) x.dispose();
+    owned.clear();
+  }
+}
+
+function isSolveError(e: unknown): e is OdeSolveError {
+  return e instanceof Error && "status" in e && "nfe" in e;
+}

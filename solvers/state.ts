@@ -1,0 +1,122 @@
+/**
+ * States: one tensor, or a tuple of tensors solved together.
+ *
+ * Inside the solver every state is one row vector of shape `[1, n]` (the tensors flattened and
+ * concatenated), so that a Runge–Kutta stage is a single matrix product over the stacked stages
+ * whatever the structure of the state. {@link StateLayout} remembers the structure to restore it.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** A state: one float32 tensor, or a tuple of float32 tensors of any shapes. */
+export type State = tf.Tensor | tf.Tensor[];
+
+/** A vector field `dy/dt = f(t, y)`: returns tensors of the same structure and shapes as `y`. */
+export type VectorField<S extends State = State> = (t: number, y: S) => S;
+
+/** The structure of a state: its tensors' shapes and where each sits in the flat row. */
+export interface StateLayout {
+  /** True when the state is an array of tensors (even an array of one). */
+  readonly isTuple: boolean;
+  /** Shape of each tensor. */
+  readonly shapes: readonly number[][];
+  /** Number of elements of each tensor. */
+  readonly sizes: readonly number[];
+  /** Total number of elements `n`. */
+  readonly size: number;
+}
+
+/**
+ * The layout of a state; throws a `TypeError` for an empty tuple or a tensor that is not float32.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { layoutOf } from "./state.ts";
+ * const layout = layoutOf([tf.zeros([2, 3]), tf.zeros([4])]);
+ * console.assert(layout.size === 10 && layout.isTuple);
+ * ```
+ */
+export function layoutOf(y: State, what = "y0"): StateLayout {
+  const isTuple = Array.isArray(y);
+  const parts = isTuple ? y : [y];
+  if (parts.length === 0) {
+    throw new TypeError(`${what} is an empty tuple; give at least one tensor`);
+  }
+  parts.forEach((p, i) => {
+    if (!(p instanceof tf.Tensor)) {
+      throw new TypeError(`${what}${isTuple ? `[${i}]` : ""} is not a tf.Tensor`);
+    }
+    if (p.dtype !== "float32") {
+      throw new TypeError(
+        `${what}${
+          isTuple ? `[${i}]` : ""
+        } has dtype ${p.dtype}; states must be float32 (tf.cast it)`,
+      );
+    }
+  });
+  const shapes = parts.map((p) => p.shape.slice());
+  const sizes = parts.map((p) => p.size);
+  return { isTuple, shapes, sizes, size: sizes.reduce((a, b) => a + b, 0) };
+}
+
+/** The tensors of a state as a list (a single tensor becomes a list of one). */
+export function partsOf(y: State): tf.Tensor[] {
+  return Array.isArray(y) ? y : [y];
+}
+
+/** Builds a state of `layout`'s structure from its list of tensors. */
+export function fromParts(parts: tf.Tensor[], layout: StateLayout): State {
+  return layout.isTuple ? parts : parts[0];
+}
+
+/**
+ * Checks that `value` has the structure and shapes of `layout`; throws a `TypeError` naming
+ * the first mismatch. `what` says where the value came from ("f(t, y)", "dL/dys", …).
+ */
+export function checkLike(value: unknown, layout: StateLayout, what: string, lead: number[] = []) {
+  const expected = layout.shapes.map((s) => [...lead, ...s]);
+  const fmt = (s: number[]) => `[${s.join(", ")}]`;
+  if (layout.isTuple !== Array.isArray(value)) {
+    throw new TypeError(
+      `${what} must be ${
+        layout.isTuple ? `an array of ${layout.shapes.length} tensors` : "one tensor"
+      }` +
+        `, like the state, but got ${Array.isArray(value) ? "an array" : typeof value}`,
+    );
+  }
+  const parts = (Array.isArray(value) ? value : [value]) as unknown[];
+  if (parts.length !== expected.length) {
+    throw new TypeError(
+      `${what} has ${parts.length} tensors, but the state has ${expected.length}`,
+    );
+  }
+  parts.forEach((p, i) => {
+    const name = layout.isTuple ? `${what}[${i}]` : what;
+    if (!(p instanceof tf.Tensor)) throw new TypeError(`${name} is not a tf.Tensor`);
+    if (!tf.util.arraysEqual(p.shape, expected[i])) {
+      throw new TypeError(`${name} has shape ${fmt(p.shape)}, expected ${fmt(expected[i])}`);
+    }
+    if (p.dtype !== "float32") {
+      throw new TypeError(`${name} has dtype ${p.dtype}, expected float32`);
+    }
+  });
+}
+
+/** Flattens a state into one row `[1, n]` (`lead` leading axes become rows: `[T, n]`). */
+export function flatten(y: State, layout: StateLayout, rows = 1): tf.Tensor2D {
+  const parts = partsOf(y).map((p, i) => tf.reshape(p, [rows, layout.sizes[i]]));
+  return (parts.length === 1 ? parts[0] : tf.concat(parts, 1)) as tf.Tensor2D;
+}
+
+/** Restores a state from rows `[rows, n]`; with `lead`, each tensor gets leading axes `lead`. */
+export function unflatten(
+  flat: tf.Tensor2D,
+  layout: StateLayout,
+  lead: number[] = [],
+): State {
+  const pieces = layout.sizes.length === 1 ? [flat] : tf.split(flat, layout.sizes as number[], 1);
+  const parts = pieces.map((p, i) => tf.reshape(p, [...lead, ...layout.shapes[i]]));
+  return fromParts(parts, layout);
+}
