@@ -301,22 +301,18 @@ Deno.test("bad input is rejected before any work with a clear message", async ()
       [odeint(f, y0, [0, NaN]), /NaN or Inf/],
       [odeint(f, bad[0], [0, 1]), /y0 contains NaN or Inf/],
       [odeint(f, bad[1], [0, 1]), /y0 contains NaN or Inf/],
-      // deno-lint-ignore no-explicit-any
       [
-        odeint(f, y0, [0, 1], { method: "rk45" as any }),
+        odeint(f, y0, [0, 1], { method: "rk45" as never }),
         /Unknown method "rk45"; available: dopri5/,
       ],
-      // deno-lint-ignore no-explicit-any
-      [odeint(f, y0, [0, 1], { tolerance: 1 } as any), /Unknown odeint option "tolerance"/],
+      [odeint(f, y0, [0, 1], { tolerance: 1 } as never), /Unknown odeint option "tolerance"/],
       [odeint(f, y0, [0, 1], { rtol: -1 }), /rtol must be ≥ 0/],
       [odeint(f, y0, [0, 1], { atol: -1e-6 }), /atol must be ≥ 0/],
       [odeint(f, y0, [0, 1], { stepSize: 0.1 }), /stepSize is for fixed-step methods/],
       [odeint(f, y0, [0, 1], { stepT: [0.5], jumpT: [0.5] }), /both stepT and jumpT/],
       [odeint(f, bad[2], [0, 1]), /dtype int32; states must be float32/],
-      // deno-lint-ignore no-explicit-any
-      [odeint(f as any, [], [0, 1]), /empty tuple/],
-      // deno-lint-ignore no-explicit-any
-      [odeint(f, y0, [0, 1], { controller: { kind: "pid" as any } }), /Unknown controller kind/],
+      [odeint(f as never, [], [0, 1]), /empty tuple/],
+      [odeint(f, y0, [0, 1], { controller: { kind: "pid" as never } }), /Unknown controller kind/],
     ];
     for (const [promise, message] of cases) await assert.rejects(promise, message);
   });
@@ -329,13 +325,11 @@ Deno.test("bad input is rejected before any work with a clear message", async ()
       /f\(t, y\) has shape \[4\], expected \[2\]/,
     );
     await assert.rejects(
-      // deno-lint-ignore no-explicit-any
-      odeint((_t, [x]) => [x] as any, [y0, y0], [0, 1]),
+      odeint((_t, [x]) => [x] as never, [y0, y0], [0, 1]),
       /f\(t, y\) has 1 tensors, but the state has 2/,
     );
     await assert.rejects(
-      // deno-lint-ignore no-explicit-any
-      odeint((_t, y) => [y] as any, y0, [0, 1]),
+      odeint((_t, y) => [y] as never, y0, [0, 1]),
       /f\(t, y\) must be one tensor/,
     );
   });
