@@ -4,12 +4,30 @@
  *
  * @module
  */
+import { adaptiveHeun } from "./adaptive_heun.ts";
+import { bosh3 } from "./bosh3.ts";
 import { dopri5 } from "./dopri5.ts";
+import { dopri8 } from "./dopri8.ts";
+import { euler } from "./euler.ts";
+import { fehlberg2 } from "./fehlberg2.ts";
+import { heun } from "./heun.ts";
+import { midpoint } from "./midpoint.ts";
+import { rk4 } from "./rk4.ts";
+import { tsit5 } from "./tsit5.ts";
 import type { Tableau } from "./tableau.ts";
 
 /** Every method, by the name `odeint` accepts. */
 export const METHODS = {
   dopri5,
+  tsit5,
+  bosh3,
+  fehlberg2,
+  adaptive_heun: adaptiveHeun,
+  dopri8,
+  euler,
+  midpoint,
+  rk4,
+  heun,
 } as const satisfies Record<string, Tableau>;
 
 /** A method name accepted by `odeint`. */

@@ -361,8 +361,16 @@ async function solve(f: VectorField, y0: State, p: Plan): Promise<OdeSolution<St
       // Choose the end of this step: clip to the next break; fixed methods also stop at the end
       // (and, without stepSize, at every output time). Adaptive methods may step past the last
       // output time and interpolate back, as torchdiffeq does, so NFE counts compare with it.
-      let target = tableau.adaptive ? s + ds : s + (p.stepSize ?? Infinity);
-      if (!tableau.adaptive && p.stepSize === undefined) target = sOut[nextOut];
+      let target: number;
+      if (tableau.adaptive) target = s + ds;
+      else if (p.stepSize === undefined) target = sOut[nextOut];
+      else {
+        // The next point of the grid s_start + i·stepSize (by index, so no rounding drift; a
+        // remainder below 1e-9 of a step is merged into the last step).
+        const i = Math.floor((s - sOut[0]) / p.stepSize + 1e-9) + 1;
+        target = sOut[0] + i * p.stepSize;
+        if (target > sEnd - 1e-9 * p.stepSize) target = sEnd;
+      }
       let onBreak: { s: number; jump: boolean } | undefined;
       const brk = p.breaks[nextBreak];
       if (brk !== undefined && target >= brk.s) {

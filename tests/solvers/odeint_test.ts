@@ -335,3 +335,69 @@ Deno.test("bad input is rejected before any work with a clear message", async ()
   });
   y0.dispose();
 });
+
+Deno.test("every adaptive method solves y' = -y to its tolerance", async () => {
+  for (
+    const method of ["dopri5", "tsit5", "bosh3", "fehlberg2", "adaptive_heun", "dopri8"] as const
+  ) {
+    await noLeak(async () => {
+      const y0 = tf.tensor([1]);
+      const sol = await odeint((_t, y) => tf.neg(y), y0, [0, 0.7, 2], {
+        method,
+        rtol: 1e-5,
+        atol: 1e-7,
+      });
+      // Error control is local: the global error is about the tolerance times the number of
+      // steps, so ~1e-5 for the high-order methods (which take few steps) and up to ~1e-3 for
+      // the 2nd-order ones (hundreds of steps, each with an error near rtol).
+      // Outputs between steps come from dense output: dopri5's quartic is as accurate as the
+      // steps, while the cubic Hermite interpolant of the others has a local error ~h⁴/384·|y⁗|,
+      // up to ~1e-3 for the very long steps dopri8 takes here.
+      const atol = method === "dopri5" || method === "tsit5" || method === "bosh3" ? 1e-4 : 1e-3;
+      close(await values(sol.ys), [1, Math.exp(-0.7), Math.exp(-2)], atol, method);
+      tf.dispose([y0, sol.ys]);
+    });
+  }
+});
+
+Deno.test("fixed-step methods: stepSize, clipping at the end, and their order of accuracy", async () => {
+  // y' = -2y on [0, 1] with steps h and h/2: the error ratio ≈ 2^order. rk4 takes h = 0.25 so
+  // that its error (~1e-4, ~6e-6) stays far above float32 resolution (~2e-8 at e^{-2}); the
+  // others take h = 0.05, small enough to be in the asymptotic regime.
+  for (const [method, order] of [["euler", 1], ["midpoint", 2], ["heun", 2], ["rk4", 4]] as const) {
+    const errors: number[] = [];
+    for (const h of order === 4 ? [0.25, 0.125] : [0.05, 0.025]) {
+      const y0 = tf.tensor([1]);
+      const sol = await odeint((_t, y) => tf.mul(y, -2), y0, [0, 1], { method, stepSize: h });
+      // One evaluation at t0, then one per stage per step (non-FSAL: f(t1) starts the next).
+      const steps = Math.round(1 / h);
+      assert.equal(sol.stats.nAccepted, steps, method);
+      errors.push(Math.abs((await values(sol.ys))[1] - Math.exp(-2)));
+      tf.dispose([y0, sol.ys]);
+    }
+    const observed = Math.log2(errors[0] / errors[1]);
+    // ±0.35 around the order: what remains of the higher-order terms at these step sizes
+    // (measured: euler 1.0, midpoint 2.0, heun 2.0, rk4 4.3).
+    assert.ok(Math.abs(observed - order) < 0.35, `${method}: order ${observed}`);
+  }
+  // Without stepSize a fixed method steps from output time to output time; a step that does
+  // not divide the interval is clipped at the end.
+  const y0 = tf.tensor([1]);
+  const grid = await odeint((_t, y) => tf.neg(y), y0, [0, 0.5, 1], { method: "rk4", record: true });
+  assert.deepEqual(grid.stats.acceptTs, [0.5, 1]);
+  const clipped = await odeint((_t, y) => tf.neg(y), y0, [0, 1], {
+    method: "rk4",
+    stepSize: 0.3,
+    record: true,
+  });
+  assert.equal(clipped.stats.acceptTs!.at(-1), 1);
+  assert.equal(clipped.stats.nAccepted, 4);
+  // Dense output between fixed steps uses the cubic Hermite interpolant (4th-order accurate
+  // with rk4 slopes): y(0.25) from steps of 0.5 is within 1e-3.
+  const dense = await odeint((_t, y) => tf.neg(y), y0, [0, 0.25, 1], {
+    method: "rk4",
+    stepSize: 0.5,
+  });
+  close(await values(dense.ys), [1, Math.exp(-0.25), Math.exp(-1)], 1e-3, "rk4 dense");
+  tf.dispose([y0, grid.ys, clipped.ys, dense.ys]);
+});
