@@ -115,8 +115,11 @@ export function errorRatio(
  * Initial step size (Hairer, Nørsett & Wanner, II.4), measured with the solve's norm; costs one
  * evaluation of `f`. `order` is the method's order. Returns a positive size in the direction of
  * integration (`direction` is ±1).
+ *
+ * A generator: it yields each tensor it needs read back and receives its values, so that the
+ * caller decides how to read (`await x.data()`, or `x.dataSync()` under a gradient tape).
  */
-export async function initialStep(
+export function* initialStep(
   f: (t: number, y: tf.Tensor) => tf.Tensor,
   t0: number,
   y0: tf.Tensor,
@@ -127,13 +130,14 @@ export async function initialStep(
   atol: number,
   norm: Norm,
   toParts: (flat: tf.Tensor) => tf.Tensor[],
-): Promise<number> {
+): Generator<tf.Tensor, number, ArrayLike<number>> {
   const scale = tf.tidy(() => tf.add(tf.mul(tf.abs(y0), rtol), atol));
   try {
     const d01 = tf.tidy(() =>
       tf.stack([norm(toParts(tf.div(y0, scale))), norm(toParts(tf.div(f0, scale)))])
     );
-    const [d0, d1] = await d01.data();
+    const d = yield d01;
+    const d0 = d[0], d1 = d[1];
     d01.dispose();
     const h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
     const d2t = tf.tidy(() => {
@@ -141,7 +145,7 @@ export async function initialStep(
       const f1 = f(t0 + direction * h0, y1);
       return norm(toParts(tf.div(tf.sub(f1, f0), scale)));
     });
-    const d2 = (await d2t.data())[0] / h0;
+    const d2 = (yield d2t)[0] / h0;
     d2t.dispose();
     const h1 = d1 <= 1e-15 && d2 <= 1e-15
       ? Math.max(1e-6, h0 * 1e-3)

@@ -243,12 +243,31 @@ function plan(y0: State, tsIn: ArrayLike<number>, options: OdeintOptions): Plan 
   };
 }
 
-/** Reads whether every element of a tensor is finite. */
-async function allFinite(x: tf.Tensor): Promise<boolean> {
+/** A solve as a generator: it yields every tensor it must read and receives its values. */
+type Reads<T> = Generator<tf.Tensor, T, ArrayLike<number>>;
+
+/** Whether every element of a tensor is finite (`x·0` sums to 0, else NaN). */
+function* allFinite(x: tf.Tensor): Reads<boolean> {
   const t = tf.tidy(() => tf.sum(tf.mul(x, 0)));
-  const v = (await t.data())[0];
-  t.dispose();
-  return v === 0;
+  try {
+    return (yield t)[0] === 0;
+  } finally {
+    t.dispose();
+  }
+}
+
+/** Runs a solve generator reading tensors asynchronously (works on every backend). */
+async function runAsync<T>(gen: Reads<T>): Promise<T> {
+  let next = gen.next();
+  while (!next.done) next = gen.next(await next.value.data());
+  return next.value;
+}
+
+/** Runs a solve generator reading tensors synchronously (cpu and wasm; keeps a tape intact). */
+function runSync<T>(gen: Reads<T>): T {
+  let next = gen.next();
+  while (!next.done) next = gen.next(next.value.dataSync());
+  return next.value;
 }
 
 /**
@@ -283,10 +302,39 @@ export async function odeint<S extends State>(
   ts: ArrayLike<number>,
   options: OdeintOptions = {},
 ): Promise<OdeSolution<S>> {
-  return await solve(f as unknown as VectorField, y0, plan(y0, ts, options)) as OdeSolution<S>;
+  const p = plan(y0, ts, options);
+  return await runAsync(solve(f as unknown as VectorField, y0, p)) as OdeSolution<S>;
 }
 
-async function solve(f: VectorField, y0: State, p: Plan): Promise<OdeSolution<State>> {
+/**
+ * {@link odeint} with synchronous reads, for discretise-then-optimise: called inside
+ * `tf.grad`/`tf.variableGrads`, gradients flow through every operation of the solver, giving the
+ * exact gradient of the discrete solve (memory grows with the number of steps). Needs a backend
+ * that reads synchronously (`cpu`, `wasm`); on `webgpu` use the adjoint.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { odeintSync } from "./odeint.ts";
+ * // d y(1) / d y0 for y' = -y is e^{-1}.
+ * const g = tf.grad((y0: tf.Tensor) => {
+ *   const sol = odeintSync((_t, y) => tf.neg(y), y0, [0, 1], { rtol: 1e-6 });
+ *   return tf.sum(tf.slice(sol.ys, [1], [1]));
+ * })(tf.tensor([1]));
+ * console.assert(Math.abs(g.dataSync()[0] - Math.exp(-1)) < 1e-5);
+ * ```
+ */
+export function odeintSync<S extends State>(
+  f: VectorField<S>,
+  y0: S,
+  ts: ArrayLike<number>,
+  options: OdeintOptions = {},
+): OdeSolution<S> {
+  const p = plan(y0, ts, options);
+  return runSync(solve(f as unknown as VectorField, y0, p)) as OdeSolution<S>;
+}
+
+function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<State>> {
   const { tableau, layout, direction } = p;
   const stats: SolveStats = { nfe: 0, nAccepted: 0, nRejected: 0 };
   if (p.record) Object.assign(stats, { evalTs: [], acceptTs: [], rejectTs: [] });
@@ -326,7 +374,7 @@ async function solve(f: VectorField, y0: State, p: Plan): Promise<OdeSolution<St
 
   try {
     let y: tf.Tensor = own(tf.tidy(() => flatten(y0, layout)));
-    if (!(await allFinite(y))) throw new RangeError("y0 contains NaN or Inf");
+    if (!(yield* allFinite(y))) throw new RangeError("y0 contains NaN or Inf");
     let fy = own(evalF(direction * s, y));
     let absY = own(tf.abs(y));
     outputs.push(own(tf.clone(y)));
@@ -337,7 +385,7 @@ async function solve(f: VectorField, y0: State, p: Plan): Promise<OdeSolution<St
       if (p.firstStep !== undefined) {
         ds = p.firstStep;
       } else {
-        ds = await initialStep(
+        ds = yield* initialStep(
           evalF,
           direction * s,
           y,
@@ -412,7 +460,7 @@ async function solve(f: VectorField, y0: State, p: Plan): Promise<OdeSolution<St
       own(step.y1);
       let accept = true;
       if (step.r !== undefined) {
-        ratio = (await step.r.data())[0];
+        ratio = (yield step.r)[0];
         step.r.dispose();
         if (!Number.isFinite(ratio)) throw fail("nonfinite");
         accept = ratio <= 1 || h <= p.dtMin;
@@ -440,7 +488,7 @@ async function solve(f: VectorField, y0: State, p: Plan): Promise<OdeSolution<St
       }
       if (!tableau.adaptive && (nextOut === sOut.length - 1 || needsInterior)) {
         // Fixed steps read nothing back per step: check finiteness where outputs are made.
-        if (!(await allFinite(step.y1))) throw fail("nonfinite");
+        if (!(yield* allFinite(step.y1))) throw fail("nonfinite");
       }
 
       // Outputs inside (s, target]: dense output, or y1 itself at the end point.
