@@ -13,7 +13,13 @@
  *
  * @module
  */
-export { odeint, type OdeintOptions, type OdeSolution, type SolveStats } from "./odeint.ts";
+export {
+  odeint,
+  type OdeintOptions,
+  odeintSync,
+  type OdeSolution,
+  type SolveStats,
+} from "./odeint.ts";
 export { getMethod, type MethodName, METHODS } from "./methods.ts";
 export { makeTableau, type Tableau, type TableauSpec } from "./tableau.ts";
 export { type Controller, type ControllerOptions, makeController } from "./controller.ts";

@@ -163,6 +163,13 @@ function plan(y0: State, tsIn: ArrayLike<number>, options: OdeintOptions): Plan 
       );
     }
   }
+  if (options.norm !== undefined && typeof options.norm !== "function") {
+    throw new TypeError(
+      `norm must be a function of the state's tensors, got ${JSON.stringify(options.norm)}. ` +
+        `"seminorm" and "default" are norms of the backward solve: pass them to odeintAdjoint ` +
+        `as { adjoint: { norm: "seminorm" } }`,
+    );
+  }
   const tableau = getMethod(options.method ?? "dopri5");
   const layout = layoutOf(y0);
   const ts = Array.from(tsIn);

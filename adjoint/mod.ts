@@ -1,0 +1,20 @@
+/**
+ * Backward solving: the adjoint method, its norms (including the seminorm) and the
+ * vector–Jacobian products it needs.
+ *
+ * @module
+ */
+export {
+  type AdjointGradients,
+  type AdjointOptions,
+  type AdjointSolution,
+  odeintAdjoint,
+  type OdeintAdjointOptions,
+} from "./odeint_adjoint.ts";
+export { type AdjointNorm, adjointNorm, type AdjointNormSpec, type AdjointState } from "./norms.ts";
+export { vjp, type VjpResult } from "./vjp.ts";
+export {
+  type AdjointModel,
+  type AdjointValueAndGrads,
+  adjointValueAndGrads,
+} from "./value_and_grads.ts";

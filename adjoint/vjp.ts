@@ -1,0 +1,67 @@
+/**
+ * Vector–Jacobian products: the one place that asks the tfjs engine for gradients.
+ *
+ * `vjp(fn, xs, cotangents)` evaluates `fn()` (which returns a list of tensors) and, in the same
+ * pass, `Σ_k ⟨cotangent_k, ∂fn_k/∂x⟩` for every `x` of `xs`, including tensors `fn` only reads
+ * through a closure (model variables). Inputs `fn` does not use get zero gradients.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** A function's value and the gradients of `⟨cotangents, value⟩` with respect to `xs`. */
+export type VjpResult = {
+  /** `fn()`, one tensor per output. */
+  value: tf.Tensor[];
+  /** One gradient per `x`, shaped like it (zeros where `fn` does not depend on `x`). */
+  grads: tf.Tensor[];
+};
+
+/** Packs a list of tensors into one flat vector (a single tensor is returned as is). */
+function pack(parts: tf.Tensor[]): tf.Tensor {
+  return parts.length === 1 ? parts[0] : tf.concat(parts.map((p) => tf.reshape(p, [-1])));
+}
+
+/**
+ * Value and vector–Jacobian product of `fn` in one forward and one backward pass.
+ *
+ * Runs under the caller's `tf.tidy` (or wrap it in one). Must not be called while another
+ * gradient tape is recording around it with the same inputs (tfjs shares one tape).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import assert from "node:assert/strict";
+ * import { vjp } from "./vjp.ts";
+ * const x = tf.tensor([1, 2]);
+ * const w = tf.variable(tf.tensor([3, 4]));
+ * const unused = tf.variable(tf.tensor([5]));
+ * // fn = [x ⊙ w]; cotangent [1, 1]: gradients are w (for x), x (for w) and 0 (for unused).
+ * const { value, grads } = vjp(() => [tf.mul(x, w)], [x, w, unused], [tf.ones([2])]);
+ * assert.deepEqual(Array.from(await value[0].data()), [3, 8]);
+ * assert.deepEqual(Array.from(await grads[0].data()), [3, 4]);
+ * assert.deepEqual(Array.from(await grads[1].data()), [1, 2]);
+ * assert.deepEqual(Array.from(await grads[2].data()), [0]);
+ * ```
+ */
+export function vjp(fn: () => tf.Tensor[], xs: tf.Tensor[], cotangents: tf.Tensor[]): VjpResult {
+  let shapes: number[][] = [];
+  const { value, grads } = tf.engine().gradients(
+    () => {
+      const out = fn();
+      shapes = out.map((o) => o.shape);
+      return pack(out);
+    },
+    xs,
+    pack(cotangents),
+    true,
+  );
+  const sizes = shapes.map((s) => s.reduce((a, b) => a * b, 1));
+  const values = shapes.length === 1
+    ? [value]
+    : tf.split(value, sizes).map((v, i) => tf.reshape(v, shapes[i]));
+  return {
+    value: values,
+    grads: grads.map((g, i) => g ?? tf.zerosLike(xs[i])),
+  };
+}
