@@ -25,4 +25,5 @@
  * @module
  */
 export * from "./solvers/mod.ts";
+export * from "./adjoint/mod.ts";
 export { type BackendName, hasHardwareGpu, useBackend } from "./backend.ts";
