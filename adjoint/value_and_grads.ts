@@ -62,7 +62,11 @@ export async function adjointValueAndGrads<S extends State>(
 ): Promise<AdjointValueAndGrads> {
   const names = new Set(variables.map((v) => v.name));
   if (names.size !== variables.length) throw new TypeError("variables must have distinct names");
-  const y0 = tf.tidy(() => model.before());
+  // Cloned, so that a y0 which `before` merely returns (data, not a new tensor) stays the caller's.
+  const y0 = tf.tidy(() => {
+    const v = model.before();
+    return (Array.isArray(v) ? v.map((x) => tf.clone(x)) : tf.clone(v)) as S;
+  });
   let sol: AdjointSolution<S> | undefined;
   const toDispose: tf.TensorContainer[] = [y0];
   try {

@@ -17,9 +17,13 @@ export type VjpResult = {
   grads: tf.Tensor[];
 };
 
-/** Packs a list of tensors into one flat vector (a single tensor is returned as is). */
+/**
+ * Packs a list of tensors into one new flat tensor (a single tensor is cloned, so the value
+ * returned to the caller is always the caller's to dispose, even when `fn` returns a tensor it
+ * did not create).
+ */
 function pack(parts: tf.Tensor[]): tf.Tensor {
-  return parts.length === 1 ? parts[0] : tf.concat(parts.map((p) => tf.reshape(p, [-1])));
+  return parts.length === 1 ? tf.clone(parts[0]) : tf.concat(parts.map((p) => tf.reshape(p, [-1])));
 }
 
 /**

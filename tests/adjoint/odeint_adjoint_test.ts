@@ -230,7 +230,18 @@ Deno.test("a training step composes encoder → adjoint solve → readout (adjoi
     after: readout,
   }, [E, W, R]);
   assert.ok(after.value < value, `${after.value} ≥ ${value}`);
-  tf.dispose([grads, after.grads, dto.value, dto.grads, E, W, R, x, target]);
+  tf.dispose([grads, after.grads, dto.value, dto.grads]);
+  // A `before` that returns an existing tensor (data, no encoder) leaves it to the caller.
+  const y0 = tf.matMul(x, E);
+  const n = tf.memory().numTensors;
+  const plain = await adjointValueAndGrads({
+    before: () => y0,
+    solve: (z0) => odeintAdjoint(f, z0, ts, [W], opts),
+    after: readout,
+  }, [W]);
+  assert.ok(!y0.isDisposed, "adjointValueAndGrads disposed the caller's y0");
+  assert.equal(tf.memory().numTensors, n + 1, "only the gradient remains");
+  tf.dispose([plain.grads, y0, x, E, W, R, target]);
 });
 
 Deno.test("tuple states, unused parameters and the statistics of the backward solve", async () => {

@@ -1,0 +1,27 @@
+/**
+ * A small seeded pseudo-random generator (mulberry32) for reproducible data, shuffles and splits.
+ *
+ * @module
+ */
+
+/**
+ * Returns a generator of uniform numbers in [0, 1) determined by `seed`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { seededRandom } from "./random.ts";
+ * const a = seededRandom(42), b = seededRandom(42);
+ * assert.equal(a(), b());
+ * ```
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let x = state;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
