@@ -446,25 +446,29 @@ function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<State>> {
       // One Runge–Kutta step on the stacked rows K = [y0, k_0, …].
       const step = tf.tidy(() => {
         let K = tf.concat([y, fy], 0);
+        let kLast = fy;
         let yi: tf.Tensor = y;
         for (let i = 1; i < tableau.stages; i++) {
           const w = [1, ...tableau.a[i].map((a) => dt * a)];
           yi = tf.matMul(tf.tensor2d(w, [1, i + 1]), K);
           const ti = tableau.c[i] === 1 ? nextAfter(t1, t0) : t0 + tableau.c[i] * dt;
-          K = tf.concat([K, evalF(ti, yi)], 0);
+          kLast = evalF(ti, yi);
+          K = tf.concat([K, kLast], 0);
         }
         const y1 = tableau.fsal ? yi : tf.matMul(
           tf.tensor2d([1, ...tableau.b.map((b) => dt * b)], [1, tableau.stages + 1]),
           K,
         );
-        if (!tableau.adaptive) return { K, y1 };
+        if (!tableau.adaptive) return { K, y1, kLast };
         const e = tf.tensor2d([0, ...tableau.bError!.map((b) => dt * b)], [1, tableau.stages + 1]);
         const err = tf.matMul(e, K);
         const r = errorRatio(err, absY, y1, p.rtol, p.atol, p.norm, toParts);
-        return { K, y1, r };
+        return { K, y1, kLast, r };
       });
       own(step.K);
       own(step.y1);
+      // The last stage's f (f(t1, y1) for FSAL methods); for a one-stage method it is fy itself.
+      const kLast = step.kLast === fy ? undefined : own(step.kLast);
       let accept = true;
       if (step.r !== undefined) {
         ratio = (yield step.r)[0];
@@ -478,6 +482,7 @@ function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<State>> {
         stats.rejectTs?.push(t1);
         drop(step.K);
         drop(step.y1);
+        drop(kLast);
         continue;
       }
       stats.nAccepted++;
@@ -489,10 +494,11 @@ function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<State>> {
       const more = target < sEnd;
       let f1: tf.Tensor | undefined;
       if (tableau.fsal) {
-        f1 = own(tf.tidy(() => tf.slice(step.K, [tableau.stages, 0], [1, -1])));
+        f1 = kLast; // f(t1, y1), the last stage
       } else if (needsInterior || (more && !onBreak?.jump)) {
         f1 = own(evalF(t1, step.y1));
       }
+      if (!tableau.fsal) drop(kLast);
       if (!tableau.adaptive && (nextOut === sOut.length - 1 || needsInterior)) {
         // Fixed steps read nothing back per step: check finiteness where outputs are made.
         if (!(yield* allFinite(step.y1))) throw fail("nonfinite");
