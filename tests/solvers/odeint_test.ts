@@ -104,7 +104,7 @@ interface RefProblem {
 
 Deno.test("dopri5 NFE and accuracy match the reference implementation (shared/reference)", async () => {
   const ref: { problems: Record<string, RefProblem> } = JSON.parse(
-    await readFile(new URL("../../../shared/reference/dopri5_nfe.json", import.meta.url), "utf8"),
+    await readFile(new URL("./data/dopri5_nfe.json", import.meta.url), "utf8"),
   );
   const fields: Record<string, (y: tf.Tensor) => tf.Tensor> = {
     A1: (y) => tf.neg(y),
