@@ -22,12 +22,18 @@ export interface FailureInfo {
 
 /** Base class of the solve errors; `status` says which failure it was. */
 export class OdeSolveError extends Error implements FailureInfo {
+  /** Which failure this is (the `status` a returned solution would carry). */
   readonly status: Exclude<SolveStatus, "success">;
+  /** Time the solver had reached. */
   readonly t: number;
+  /** Step size it was trying. */
   readonly dt: number;
+  /** Last error ratio. */
   readonly errorRatio: number;
+  /** Vector-field evaluations so far. */
   readonly nfe: number;
 
+  /** Builds the message from `what` and where the solve stopped. */
   constructor(status: Exclude<SolveStatus, "success">, what: string, info: FailureInfo) {
     super(
       `${what} at t=${info.t} (dt=${info.dt}, last error ratio=${info.errorRatio}, ` +
@@ -44,6 +50,7 @@ export class OdeSolveError extends Error implements FailureInfo {
 
 /** More than `maxSteps` steps were attempted. */
 export class MaxStepsError extends OdeSolveError {
+  /** `maxSteps` is the limit that was reached. */
   constructor(maxSteps: number, info: FailureInfo) {
     super(
       "max_steps",
@@ -56,6 +63,7 @@ export class MaxStepsError extends OdeSolveError {
 
 /** The step size shrank until the time no longer advances. */
 export class StepSizeUnderflowError extends OdeSolveError {
+  /** Where the step size underflowed. */
   constructor(info: FailureInfo) {
     super(
       "dt_underflow",
@@ -68,6 +76,7 @@ export class StepSizeUnderflowError extends OdeSolveError {
 
 /** A stage produced NaN or Inf. */
 export class NonFiniteError extends OdeSolveError {
+  /** Where the non-finite value appeared. */
   constructor(info: FailureInfo) {
     super(
       "non_finite",
