@@ -83,7 +83,8 @@ async function largeMlp(steps: number): Promise<Row[]> {
         before: () => x,
         solve: (y0) =>
           odeintAdjoint(f, y0, [0, 1], vars, { rtol: 1e-3, atol: 1e-8, adjoint: { norm } }),
-        after: (ys) => tf.sum(tf.square(tf.sub(tf.gather(ys, 1), target))) as tf.Scalar,
+        after: (ys) =>
+          tf.sum(tf.square(tf.sub(tf.squeeze(tf.slice(ys, 1, 1), [0]), target))) as tf.Scalar,
       }, vars as tf.Variable[]);
       opt.applyGradients(r.grads);
       forward += r.forward.nfe;
