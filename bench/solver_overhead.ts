@@ -1,6 +1,7 @@
 /**
  * Solver overhead on an MLP vector field (width 64, batch 256, state 2 → 64 → 2 … as
- * `[256, 16]`): tfjs kernels launched per dopri5 step outside `f`, and the overhead factor
+ * `[256, 16]`): tfjs kernels launched per dopri5 step outside `f` (marginal: a long solve minus a
+ * short one, so one-off set-up cancels), and the overhead factor
  * `solve time / (NFE × time of one bare f call)`, on each backend given.
  *
  * ```sh
@@ -29,18 +30,25 @@ async function measure(backend: BackendName) {
   await useBackend(backend);
   const { f, dispose } = mlpField();
   const y0 = tf.randomNormal([BATCH, DIM], 0, 1, "float32", 4);
-  const ts = [0, 2];
+  const ts = [0, 4];
   const opts = { rtol: 1e-5, atol: 1e-6 };
-  // Kernels: the whole solve, minus those of f (counted on one call).
+  // Kernels outside f per step: the difference between a long and a short solve (so set-up,
+  // initial step and output stacking cancel), minus f's own kernels (counted on one call).
   const fKernels = (await tf.profile(() => f(0, y0))).kernels.length;
-  let stats = { nfe: 0, nAccepted: 0, nRejected: 0 };
-  const prof = await tf.profile(async () => {
-    const sol = await odeint(f, y0, ts, opts);
-    stats = sol.stats;
-    sol.ys.dispose();
-  });
-  const steps = stats.nAccepted + stats.nRejected;
-  const outside = prof.kernels.length - stats.nfe * fKernels;
+  const count = async (tEnd: number) => {
+    let stats = { nfe: 0, nAccepted: 0, nRejected: 0 };
+    const prof = await tf.profile(async () => {
+      const sol = await odeint(f, y0, [0, tEnd], opts);
+      stats = sol.stats;
+      sol.ys.dispose();
+    });
+    return { stats, kernels: prof.kernels, steps: stats.nAccepted + stats.nRejected };
+  };
+  const short = await count(ts[1] / 2), long = await count(ts[1]);
+  const stats = long.stats, steps = long.steps, prof = long;
+  const outside = (long.kernels.length - short.kernels.length) -
+    (long.stats.nfe - short.stats.nfe) * fKernels;
+  const marginalSteps = long.steps - short.steps;
   const byName = new Map<string, number>();
   for (const k of prof.kernels) byName.set(k.name, (byName.get(k.name) ?? 0) + 1);
 
@@ -77,7 +85,7 @@ async function measure(backend: BackendName) {
     backend,
     nfe: stats.nfe,
     steps,
-    kernelsPerStep: outside / steps,
+    kernelsPerStep: outside / marginalSteps,
     fMs: fTime,
     solveMs: solveTime,
     overhead: solveTime / (stats.nfe * fTime),
@@ -87,7 +95,9 @@ async function measure(backend: BackendName) {
 
 if (import.meta.main) {
   const backends = (Deno.args.length > 0 ? Deno.args : ["cpu", "wasm"]) as BackendName[];
-  console.log(`dopri5, MLP field ${DIM} → ${WIDTH} → ${DIM}, batch ${BATCH}, rtol 1e-5, atol 1e-6`);
+  console.log(
+    `dopri5, MLP field ${DIM} → ${WIDTH} → ${DIM}, batch ${BATCH}, t ∈ [0, 4], rtol 1e-5, atol 1e-6`,
+  );
   console.log(
     "backend | NFE | steps | kernels/step outside f | f call (ms) | solve (ms) | overhead",
   );

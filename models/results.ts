@@ -1,0 +1,328 @@
+/**
+ * Results of training runs: the metrics the harness records, the per-run result object, and
+ * saving it as one JSON file per run at `<dir>/<experiment>/<config name>/<n>.json`, written
+ * atomically (an interrupted run never leaves a partial file).
+ *
+ * @module
+ */
+import { join } from "node:path";
+
+/**
+ * Metrics of one pass over a split without an optimiser step (forward and adjoint backward
+ * solve of every batch), as the seed's `_evaluate_metrics` records them.
+ */
+export interface Metrics {
+  /** Mean loss over examples: Σ batch loss · batch size / N. */
+  loss: number;
+  /** Correct / N for classifiers; `null` for regression (the seed's NaN). */
+  accuracy: number | null;
+  /** Number of examples N. */
+  datasetSize: number;
+  /** Number of batches. */
+  batches: number;
+  /** Forward-solve evaluations, summed over batches. */
+  forwardNfe: number;
+  /** Backward (adjoint) solve evaluations, summed over batches. */
+  backwardNfe: number;
+  /** Accepted forward steps, summed over batches. */
+  forwardAccepted: number;
+  /** Rejected forward steps, summed over batches. */
+  forwardRejected: number;
+  /** Accepted backward steps, summed over batches. */
+  backwardAccepted: number;
+  /** Rejected backward steps, summed over batches. */
+  backwardRejected: number;
+  /** Wall time of the pass, in seconds. */
+  timespan: number;
+  /** When the pass started (ISO 8601). */
+  timestamp: string;
+  /** With `recordTimes`: the time `t` of every forward evaluation, batches concatenated. */
+  forwardTs?: number[];
+  /** With `recordTimes`: end times of accepted forward steps. */
+  forwardAcceptTs?: number[];
+  /** With `recordTimes`: end times of rejected forward steps. */
+  forwardRejectTs?: number[];
+  /** With `recordTimes`: the time `t` of every backward evaluation. */
+  backwardTs?: number[];
+  /** With `recordTimes`: end times of accepted backward steps. */
+  backwardAcceptTs?: number[];
+  /** With `recordTimes`: end times of rejected backward steps. */
+  backwardRejectTs?: number[];
+}
+
+/** One metric epoch of a run. */
+export interface HistoryEntry {
+  /** The epoch (0-based) after whose training the metrics were taken. */
+  epoch: number;
+  /** The learning rate used during that epoch. */
+  lr: number;
+  /** Metrics on the training split. */
+  train: Metrics;
+  /** Metrics on the validation split. */
+  val: Metrics;
+}
+
+/** The harness settings of a run, defaults filled in. */
+export interface TrainSettings {
+  /** Most epochs. */
+  maxEpochs: number;
+  /** Examples per batch. */
+  batchSize: number;
+  /** Initial learning rate. */
+  learningRate: number;
+  /** AdamW decoupled weight decay. */
+  weightDecay: number;
+  /** Seed of the shuffling generator. */
+  seed: number;
+  /** Metrics every this many epochs (and at the last one). */
+  epochsPerMetric: number;
+  /** Plateau schedule: non-improving metric evaluations tolerated. */
+  plateauPatience: number;
+  /** Plateau schedule: factor of a cut. */
+  plateauFactor: number;
+  /** Early stop at the first metric epoch more than this many epochs after the best one. */
+  plateauTerminate: number;
+  /** Whether evaluation and step times were recorded. */
+  recordTimes: boolean;
+  /** Whether evaluation passes use shuffled batches (as the seed's loaders). */
+  shuffleEval: boolean;
+}
+
+/** Everything recorded about one training run; saved as JSON by {@link saveResult}. */
+export interface RunResult {
+  /** Experiment (folder under the results directory), or `null` when not saved. */
+  experiment: string | null;
+  /** Configuration name (folder under the experiment), or `null` when not saved. */
+  name: string | null;
+  /** Run number `n` of the saved file `<n>.json`, or `null` when not saved. */
+  run: number | null;
+  /** The experiment's own configuration (norm, tolerances, widths, …), as given. */
+  config: Record<string, unknown>;
+  /** The harness settings. */
+  training: TrainSettings;
+  /** A description of the model, when the model gives one. */
+  model: string | null;
+  /** Number of trainable scalars. */
+  parameters: number;
+  /** The tfjs backend (`tf.getBackend()`). */
+  backend: string;
+  /** When training started (ISO 8601). */
+  startTime: string;
+  /** Wall time of the training loop including its metric passes, in seconds. */
+  timespan: number;
+  /** Epochs trained. */
+  epochs: number;
+  /** Whether training stopped early (no better training loss for `plateauTerminate` epochs). */
+  stoppedEarly: boolean;
+  /** The metric epoch of the restored (best) model, or `null` if none was recorded. */
+  bestEpoch: number | null;
+  /** Its training loss, or `null`. */
+  bestTrainLoss: number | null;
+  /** The learning rate at the end. */
+  finalLr: number;
+  /** Metrics at every metric epoch. */
+  history: HistoryEntry[];
+  /** Final training-split metrics, on the best model. */
+  train: Metrics;
+  /** Final validation metrics, on the best model. */
+  val: Metrics;
+  /** Final test metrics, on the best model, or `null` without a test split. */
+  test: Metrics | null;
+}
+
+/** Where {@link saveResult} writes. */
+export interface ResultLocation {
+  /** The results directory. */
+  dir: string;
+  /** Experiment name, e.g. `"speech_commands"`. */
+  experiment: string;
+  /** Configuration name, e.g. from {@link configName}. */
+  name: string;
+}
+
+function checkSegment(what: string, value: string): void {
+  if (
+    typeof value !== "string" || value === "" || value === "." || value === ".." ||
+    /[\/\\\0]/.test(value)
+  ) {
+    throw new TypeError(`${what} must be a non-empty name without path separators, got "${value}"`);
+  }
+}
+
+/**
+ * A configuration name from its parts, joined by `-` with every `.` replaced by `-` (the seed's
+ * folder names, e.g. `seminorm-0-001-1e-6`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { configName } from "./results.ts";
+ *
+ * assert.equal(configName(["seminorm", 1e-3, 1e-6]), "seminorm-0-001-0-000001");
+ * assert.equal(configName([true, 90, 40, 4]), "true-90-40-4");
+ * ```
+ */
+export function configName(parts: (string | number | boolean)[]): string {
+  if (!Array.isArray(parts) || parts.length === 0) {
+    throw new TypeError("configName: give at least one part");
+  }
+  const name = parts.map(String).join("-").replaceAll(".", "-");
+  checkSegment("configName", name);
+  return name;
+}
+
+/**
+ * The folder `<dir>/<experiment>/<name>` that {@link saveResult} writes into, after checking
+ * that the names are single path segments (throws a `TypeError` otherwise).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resultFolder } from "./results.ts";
+ *
+ * assert.equal(resultFolder({ dir: "results", experiment: "acrobot", name: "seminorm" }),
+ *   "results/acrobot/seminorm");
+ * assert.throws(() => resultFolder({ dir: "results", experiment: "../x", name: "a" }), TypeError);
+ * ```
+ */
+export function resultFolder(location: ResultLocation): string {
+  if (location === null || typeof location !== "object") {
+    throw new TypeError("result location must be an object { dir, experiment, name }");
+  }
+  const { dir, experiment, name } = location;
+  if (typeof dir !== "string" || dir === "") {
+    throw new TypeError("result location: dir must be a non-empty path");
+  }
+  checkSegment("result location: experiment", experiment);
+  checkSegment("result location: name", name);
+  return join(dir, experiment, name);
+}
+
+const RUN_FILE = /^(0|[1-9][0-9]*)\.json$/;
+
+async function runNumbers(folder: string): Promise<number[]> {
+  const runs: number[] = [];
+  for await (const entry of Deno.readDir(folder)) {
+    const m = entry.isFile ? RUN_FILE.exec(entry.name) : null;
+    if (m) runs.push(Number(m[1]));
+  }
+  return runs.sort((a, b) => a - b);
+}
+
+async function writeSynced(path: string, text: string): Promise<void> {
+  const file = await Deno.open(path, { write: true, createNew: true });
+  try {
+    const bytes = new TextEncoder().encode(text);
+    let written = 0;
+    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    await file.syncData();
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Saves `result` as `<dir>/<experiment>/<name>/<n>.json` with the next free run number `n`
+ * (one more than the largest there, from 0), and returns the path and `n`. The file holds
+ * `result` with `experiment`, `name` and `run` filled in.
+ *
+ * The JSON is written to a hidden temporary file in the same folder, flushed, and then linked
+ * to its final name, which fails rather than overwrites if another process took `n` meanwhile
+ * (then the next number is tried): a run interrupted at any point leaves either a complete file
+ * or none. Non-finite numbers (a NaN loss) become `null`, as `JSON.stringify` writes them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { saveResult } from "./results.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const first = await saveResult({ note: "any JSON value" }, { dir, experiment: "demo", name: "a" });
+ * const second = await saveResult({ note: "again" }, { dir, experiment: "demo", name: "a" });
+ * assert.deepEqual([first.run, second.run], [0, 1]);
+ * assert.ok(second.path.endsWith("1.json"));
+ * const saved = JSON.parse(await Deno.readTextFile(second.path));
+ * assert.deepEqual(saved, { note: "again", experiment: "demo", name: "a", run: 1 });
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function saveResult(
+  result: object,
+  location: ResultLocation,
+): Promise<{ path: string; run: number }> {
+  const { experiment, name } = location;
+  const folder = resultFolder(location);
+  await Deno.mkdir(folder, { recursive: true });
+  let run = ((await runNumbers(folder)).at(-1) ?? -1) + 1;
+  for (let attempt = 0; attempt < 1000; attempt++, run++) {
+    const path = join(folder, `${run}.json`);
+    const tmp = join(
+      folder,
+      `.${run}.json.${Deno.pid}.${Math.random().toString(36).slice(2)}.tmp`,
+    );
+    try {
+      await writeSynced(tmp, JSON.stringify({ ...result, experiment, name, run }));
+      try {
+        await Deno.link(tmp, path); // atomic, and never overwrites
+        return { path, run };
+      } catch (err) {
+        if (err instanceof Deno.errors.AlreadyExists) continue;
+        // A file system without hard links: rename, after checking the name is still free.
+        try {
+          await Deno.lstat(path);
+          continue;
+        } catch (e) {
+          if (!(e instanceof Deno.errors.NotFound)) throw e;
+        }
+        await Deno.rename(tmp, path);
+        return { path, run };
+      }
+    } finally {
+      await Deno.remove(tmp).catch(() => {});
+    }
+  }
+  throw new Error(`saveResult: could not claim a free run number in ${folder}`);
+}
+
+/**
+ * Reads every saved run of an experiment: for each configuration folder under
+ * `<dir>/<experiment>`, its `<n>.json` files in run order (other files are ignored).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readResults, saveResult } from "./results.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await saveResult({ loss: 1 }, { dir, experiment: "demo", name: "seminorm" });
+ * await saveResult({ loss: 2 }, { dir, experiment: "demo", name: "seminorm" });
+ * await saveResult({ loss: 3 }, { dir, experiment: "demo", name: "default" });
+ * const runs = await readResults(dir, "demo");
+ * assert.deepEqual(Object.keys(runs).sort(), ["default", "seminorm"]);
+ * assert.deepEqual(runs.seminorm.map((r) => r.run), [0, 1]);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function readResults(
+  dir: string,
+  experiment: string,
+): Promise<Record<string, RunResult[]>> {
+  checkSegment("readResults: experiment", experiment);
+  const root = join(dir, experiment);
+  const out: Record<string, RunResult[]> = {};
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(root)) if (entry.isDirectory) names.push(entry.name);
+  for (const name of names.sort()) {
+    const runs: RunResult[] = [];
+    for (const n of await runNumbers(join(root, name))) {
+      const path = join(root, name, `${n}.json`);
+      try {
+        runs.push(JSON.parse(await Deno.readTextFile(path)) as RunResult);
+      } catch (err) {
+        throw new Error(`readResults: cannot parse ${path}: ${(err as Error).message}`);
+      }
+    }
+    out[name] = runs;
+  }
+  return out;
+}
