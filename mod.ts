@@ -6,6 +6,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { odeint } from "./mod.ts";
  *
@@ -17,7 +18,7 @@
  *   { rtol: 1e-6, atol: 1e-8 },
  * );
  * const x = await sol.ys[0].data();    // cos t at the three times
- * console.assert(Math.abs(x[2] + 1) < 1e-4);
+ * assert.ok(Math.abs(x[2] + 1) < 1e-4);
  * console.log(sol.stats);               // { nfe, nAccepted, nRejected }
  * tf.dispose(sol.ys);
  * ```

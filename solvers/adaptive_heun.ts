@@ -16,9 +16,10 @@ const bLow = [1, 0];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { adaptiveHeun } from "./adaptive_heun.ts";
- * console.assert(adaptiveHeun.name === "adaptive_heun" && adaptiveHeun.adaptive);
- * console.assert(adaptiveHeun.stages === 2 && !adaptiveHeun.fsal && adaptiveHeun.order === 2);
+ * assert.ok(adaptiveHeun.name === "adaptive_heun" && adaptiveHeun.adaptive);
+ * assert.ok(adaptiveHeun.stages === 2 && !adaptiveHeun.fsal && adaptiveHeun.order === 2);
  * ```
  */
 export const adaptiveHeun: Tableau = makeTableau({

@@ -16,8 +16,9 @@ const bLow = [7 / 24, 1 / 4, 1 / 3, 1 / 8];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bosh3 } from "./bosh3.ts";
- * console.assert(bosh3.stages === 4 && bosh3.fsal && bosh3.adaptive && bosh3.order === 3);
+ * assert.ok(bosh3.stages === 4 && bosh3.fsal && bosh3.adaptive && bosh3.order === 3);
  * ```
  */
 export const bosh3: Tableau = makeTableau({

@@ -24,8 +24,9 @@ const mid = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dopri5 } from "./dopri5.ts";
- * console.assert(dopri5.stages === 7 && dopri5.fsal && dopri5.order === 5);
+ * assert.ok(dopri5.stages === 7 && dopri5.fsal && dopri5.order === 5);
  * ```
  */
 export const dopri5: Tableau = makeTableau({

@@ -50,8 +50,9 @@ const bLow = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dopri8 } from "./dopri8.ts";
- * console.assert(dopri8.stages === 13 && !dopri8.fsal && dopri8.adaptive && dopri8.order === 8);
+ * assert.ok(dopri8.stages === 13 && !dopri8.fsal && dopri8.adaptive && dopri8.order === 8);
  * ```
  */
 export const dopri8: Tableau = makeTableau({

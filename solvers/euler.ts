@@ -10,8 +10,9 @@ import { makeTableau, type Tableau } from "./tableau.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { euler } from "./euler.ts";
- * console.assert(euler.stages === 1 && !euler.adaptive && euler.order === 1);
+ * assert.ok(euler.stages === 1 && !euler.adaptive && euler.order === 1);
  * ```
  */
 export const euler: Tableau = makeTableau({

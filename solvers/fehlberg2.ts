@@ -17,8 +17,9 @@ const bLow = [1 / 256, 255 / 256, 0];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fehlberg2 } from "./fehlberg2.ts";
- * console.assert(fehlberg2.stages === 3 && !fehlberg2.fsal && fehlberg2.order === 2);
+ * assert.ok(fehlberg2.stages === 3 && !fehlberg2.fsal && fehlberg2.order === 2);
  * ```
  */
 export const fehlberg2: Tableau = makeTableau({

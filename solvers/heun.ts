@@ -12,8 +12,9 @@ import { makeTableau, type Tableau } from "./tableau.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { heun } from "./heun.ts";
- * console.assert(heun.stages === 2 && !heun.adaptive && !heun.fsal && heun.order === 2);
+ * assert.ok(heun.stages === 2 && !heun.adaptive && !heun.fsal && heun.order === 2);
  * ```
  */
 export const heun: Tableau = makeTableau({

@@ -18,11 +18,12 @@ import type { Tableau } from "./tableau.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { denseWeights } from "./interpolation.ts";
  * import { dopri5 } from "./dopri5.ts";
  * // At x = 1 the interpolant is y1 = y0 + dt·Σ b_i k_i.
  * const w = denseWeights(dopri5, 1, 0.1);
- * console.assert(Math.abs(w[3] - 0.1 * dopri5.b[2]) < 1e-15);
+ * assert.ok(Math.abs(w[3] - 0.1 * dopri5.b[2]) < 1e-15);
  * ```
  */
 export function denseWeights(tableau: Tableau, x: number, dt: number): number[] {

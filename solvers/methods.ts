@@ -38,8 +38,9 @@ export type MethodName = keyof typeof METHODS;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getMethod } from "./methods.ts";
- * console.assert(getMethod("dopri5").order === 5);
+ * assert.ok(getMethod("dopri5").order === 5);
  * ```
  */
 export function getMethod(name: string): Tableau {

@@ -11,8 +11,9 @@ import { makeTableau, type Tableau } from "./tableau.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { midpoint } from "./midpoint.ts";
- * console.assert(midpoint.stages === 2 && !midpoint.adaptive && midpoint.order === 2);
+ * assert.ok(midpoint.stages === 2 && !midpoint.adaptive && midpoint.order === 2);
  * ```
  */
 export const midpoint: Tableau = makeTableau({

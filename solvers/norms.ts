@@ -18,10 +18,11 @@ export type Norm = (parts: tf.Tensor[]) => tf.Scalar;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { rmsNorm } from "./norms.ts";
  * const r = rmsNorm([tf.tensor([3, 4]), tf.tensor([0, 0])]);  // sqrt(25 / 4)
- * console.assert(Math.abs((await r.data())[0] - 2.5) < 1e-6);
+ * assert.ok(Math.abs((await r.data())[0] - 2.5) < 1e-6);
  * ```
  */
 export function rmsNorm(parts: tf.Tensor[]): tf.Scalar {
@@ -38,10 +39,11 @@ export function rmsNorm(parts: tf.Tensor[]): tf.Scalar {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { maxNorm } from "./norms.ts";
  * const r = maxNorm([tf.tensor([3, -4]), tf.tensor([1])]);
- * console.assert((await r.data())[0] === 4);
+ * assert.ok((await r.data())[0] === 4);
  * ```
  */
 export function maxNorm(parts: tf.Tensor[]): tf.Scalar {
@@ -57,10 +59,11 @@ export function maxNorm(parts: tf.Tensor[]): tf.Scalar {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { mixedNorm } from "./norms.ts";
  * const r = mixedNorm([tf.tensor([3, 4]), tf.tensor([1, 1])]);  // max(sqrt(12.5), 1)
- * console.assert(Math.abs((await r.data())[0] - Math.sqrt(12.5)) < 1e-6);
+ * assert.ok(Math.abs((await r.data())[0] - Math.sqrt(12.5)) < 1e-6);
  * ```
  */
 export function mixedNorm(parts: tf.Tensor[]): tf.Scalar {

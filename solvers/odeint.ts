@@ -293,12 +293,13 @@ function runSync<T>(gen: Reads<T>): T {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { odeint } from "./odeint.ts";
  * // dy/dt = -y, y(0) = 1  →  y(1) = e^{-1}
  * const sol = await odeint((_t, y) => tf.neg(y), tf.tensor([1]), [0, 0.5, 1], { rtol: 1e-6 });
  * const ys = await sol.ys.data();
- * console.assert(Math.abs(ys[2] - Math.exp(-1)) < 1e-5);
+ * assert.ok(Math.abs(ys[2] - Math.exp(-1)) < 1e-5);
  * console.log(sol.stats.nfe, sol.stats.nAccepted, sol.stats.nRejected);
  * sol.ys.dispose();
  * ```
@@ -321,6 +322,7 @@ export async function odeint<S extends State>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { odeintSync } from "./odeint.ts";
  * // d y(1) / d y0 for y' = -y is e^{-1}.
@@ -328,7 +330,7 @@ export async function odeint<S extends State>(
  *   const sol = odeintSync((_t, y) => tf.neg(y), y0, [0, 1], { rtol: 1e-6 });
  *   return tf.sum(tf.slice(sol.ys, [1], [1]));
  * })(tf.tensor([1]));
- * console.assert(Math.abs(g.dataSync()[0] - Math.exp(-1)) < 1e-5);
+ * assert.ok(Math.abs(g.dataSync()[0] - Math.exp(-1)) < 1e-5);
  * ```
  */
 export function odeintSync<S extends State>(

@@ -13,8 +13,9 @@ import { makeTableau, type Tableau } from "./tableau.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rk4 } from "./rk4.ts";
- * console.assert(rk4.stages === 4 && !rk4.adaptive && rk4.order === 4);
+ * assert.ok(rk4.stages === 4 && !rk4.adaptive && rk4.order === 4);
  * ```
  */
 export const rk4: Tableau = makeTableau({

@@ -32,10 +32,11 @@ export interface StateLayout {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { layoutOf } from "./state.ts";
  * const layout = layoutOf([tf.zeros([2, 3]), tf.zeros([4])]);
- * console.assert(layout.size === 10 && layout.isTuple);
+ * assert.ok(layout.size === 10 && layout.isTuple);
  * ```
  */
 export function layoutOf(y: State, what = "y0"): StateLayout {

@@ -58,9 +58,10 @@ const CHECK_TOL = 1e-12;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeTableau } from "./tableau.ts";
  * const heun = makeTableau({ name: "heun", order: 2, c: [0, 1], a: [[], [1]], b: [0.5, 0.5] });
- * console.assert(heun.stages === 2 && !heun.adaptive && !heun.fsal);
+ * assert.ok(heun.stages === 2 && !heun.adaptive && !heun.fsal);
  * ```
  */
 export function makeTableau(spec: TableauSpec): Tableau {

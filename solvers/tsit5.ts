@@ -40,8 +40,9 @@ const bLow = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tsit5 } from "./tsit5.ts";
- * console.assert(tsit5.stages === 7 && tsit5.fsal && tsit5.adaptive && tsit5.order === 5);
+ * assert.ok(tsit5.stages === 7 && tsit5.fsal && tsit5.adaptive && tsit5.order === 5);
  * ```
  */
 export const tsit5: Tableau = makeTableau({
