@@ -21,6 +21,7 @@ import {
   odeint,
   type OdeintOptions,
   type OdeSolution,
+  OPTION_KEYS,
   type SolveStats,
 } from "../solvers/odeint.ts";
 import { mixedNorm, rmsNorm } from "../solvers/norms.ts";
@@ -71,21 +72,8 @@ export interface AdjointSolution<S extends State> extends OdeSolution<S> {
   backward(dLdys: S): Promise<AdjointGradients<S>>;
 }
 
-const ADJOINT_KEYS = [
-  "method",
-  "rtol",
-  "atol",
-  "stepSize",
-  "firstStep",
-  "dtMin",
-  "dtMax",
-  "maxSteps",
-  "stepT",
-  "jumpT",
-  "norm",
-  "controller",
-  "record",
-];
+/** Backward options: those of the forward solve but `onFailure` (a backward failure throws). */
+const ADJOINT_KEYS = OPTION_KEYS.filter((key) => key !== "onFailure");
 
 function emptyStats(record: boolean): SolveStats {
   const stats: SolveStats = { nfe: 0, nAccepted: 0, nRejected: 0 };

@@ -105,7 +105,8 @@ export interface OdeSolution<S extends State> {
   stats: SolveStats;
 }
 
-const OPTION_KEYS = [
+/** The option names {@link odeint} accepts. */
+export const OPTION_KEYS: readonly string[] = [
   "method",
   "rtol",
   "atol",
