@@ -94,20 +94,21 @@ export function makeController(order: number, options: ControllerOptions = {}): 
 }
 
 /**
- * The error ratio `norm(err / (atol + rtol·max(|y0|, |y1|)))` as a scalar tensor. `toParts`
- * splits a flat row into the state's tensors for the norm.
+ * The error ratio `norm(err / (atol + rtol·max(|y0|, |y1|)))` as a scalar tensor, from the
+ * absolute values of the step's end points. `toParts` splits a flat row into the state's tensors
+ * for the norm.
  */
 export function errorRatio(
   err: tf.Tensor,
   absY0: tf.Tensor,
-  y1: tf.Tensor,
+  absY1: tf.Tensor,
   rtol: number,
   atol: number,
   norm: Norm,
   toParts: (flat: tf.Tensor) => tf.Tensor[],
 ): tf.Scalar {
   return tf.tidy(() => {
-    const scale = tf.add(tf.mul(tf.maximum(absY0, tf.abs(y1)), rtol), atol);
+    const scale = tf.add(tf.mul(tf.maximum(absY0, absY1), rtol), atol);
     return norm(toParts(tf.div(err, scale)));
   });
 }

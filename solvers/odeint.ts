@@ -465,11 +465,13 @@ function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<State>> {
         if (!tableau.adaptive) return { K, y1, kLast };
         const e = tf.tensor2d([0, ...tableau.bError!.map((b) => dt * b)], [1, tableau.stages + 1]);
         const err = tf.matMul(e, K);
-        const r = errorRatio(err, absY, y1, p.rtol, p.atol, p.norm, toParts);
-        return { K, y1, kLast, r };
+        const absY1 = tf.abs(y1);
+        const r = errorRatio(err, absY, absY1, p.rtol, p.atol, p.norm, toParts);
+        return { K, y1, kLast, absY1, r };
       });
       own(step.K);
       own(step.y1);
+      const absY1 = step.absY1 === undefined ? undefined : own(step.absY1);
       // The last stage's f (f(t1, y1) for FSAL methods); for a one-stage method it is fy itself.
       const kLast = step.kLast === fy ? undefined : own(step.kLast);
       let accept = true;
@@ -486,6 +488,7 @@ function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<State>> {
         drop(step.K);
         drop(step.y1);
         drop(kLast);
+        drop(absY1);
         continue;
       }
       stats.nAccepted++;
@@ -527,7 +530,7 @@ function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<State>> {
       drop(y);
       drop(absY);
       y = step.y1;
-      absY = own(tf.abs(y));
+      absY = absY1 ?? own(tf.abs(y));
       drop(fy);
       if (onBreak?.jump && more) {
         // Re-evaluate just after the jump: the FSAL value is the left limit.
