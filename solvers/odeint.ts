@@ -431,7 +431,9 @@ function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<State>> {
       }
       let onBreak: { s: number; jump: boolean } | undefined;
       const brk = p.breaks[nextBreak];
-      if (brk !== undefined && target >= brk.s) {
+      // A step ending within a billionth of itself short of a break snaps onto it: otherwise
+      // rounding in s + ds could leave a sliver of a step, too short to take.
+      if (brk !== undefined && target >= brk.s - 1e-9 * (target - s)) {
         target = brk.s;
         onBreak = brk;
       }

@@ -401,3 +401,20 @@ Deno.test("fixed-step methods: stepSize, clipping at the end, and their order of
   close(await values(dense.ys), [1, Math.exp(-0.25), Math.exp(-1)], 1e-3, "rk4 dense");
   tf.dispose([y0, grid.ys, clipped.ys, dense.ys]);
 });
+
+Deno.test("a step that rounds to just short of a break time snaps onto it", async () => {
+  // The first step (0.3) ends one ulp before the break 0.3 + 2^-54·…: without snapping, the
+  // remaining sliver is below the smallest resolvable step and the solve fails with underflow.
+  const y0 = tf.tensor([1]);
+  const brk = 0.30000000000000004;
+  assert.ok(brk > 0.3);
+  const sol = await odeint((_t, y) => tf.neg(y), y0, [0, 1], {
+    firstStep: 0.3,
+    dtMax: 0.3,
+    stepT: [brk],
+    record: true,
+  });
+  assert.ok(sol.stats.acceptTs!.includes(brk));
+  close((await values(sol.ys)).slice(1), [Math.exp(-1)], 1e-4, "y(1)");
+  tf.dispose([y0, sol.ys]);
+});
