@@ -25,3 +25,18 @@ export function seededRandom(seed: number): () => number {
     return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * A uniform number in [lo, hi) drawn from `random`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { seededRandom, uniform } from "./random.ts";
+ * const x = uniform(seededRandom(1), -1, 1);
+ * assert.ok(x >= -1 && x < 1);
+ * ```
+ */
+export function uniform(random: () => number, lo: number, hi: number): number {
+  return lo + (hi - lo) * random();
+}

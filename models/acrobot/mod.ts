@@ -1,0 +1,72 @@
+/**
+ * The acrobot experiment of "Hey, that's not an ODE" (Kidger, Chen & Lyons, 2021): the
+ * fully-actuated acrobot's physics, its data set of windows under constant controls, the
+ * Symplectic ODE-Net with control that learns it, and energy-shaping control with the learned
+ * model.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import assert from "node:assert/strict";
+ * import { loadAcrobotDataset, runEnergyShaping, Symoden } from "./mod.ts";
+ *
+ * // A tiny data set and model (the experiment: defaults, i.e. 128 trials and widths 400/300).
+ * const data = await loadAcrobotDataset({ trials: 10, steps: 9, cacheDir: false });
+ * const model = new Symoden({ massHidden: 8, potentialHidden: 8, inputHidden: 8 });
+ * const batch = tf.slice(data.train, [0, 0, 0], [4, -1, -1]);
+ * const step = await model.step(batch, { norm: "seminorm" });
+ * console.log(step.loss, step.forward.nfe, step.backward.nfe);
+ * tf.train.sgd(1e-3).applyGradients(step.grads);
+ * tf.dispose([batch, step.grads]);
+ *
+ * // Swing-up with the (untrained) model on the true physics.
+ * const traj = await runEnergyShaping(model, { duration: 0.1 });
+ * assert.equal(traj.times.length, 3);
+ * data.dispose();
+ * model.dispose();
+ * ```
+ *
+ * @module
+ */
+export {
+  ACROBOT,
+  type AcrobotConstants,
+  acrobotDynamics,
+  acrobotEnergy,
+  type AcrobotSimulation,
+  simulateAcrobot,
+  type SimulateOptions,
+} from "./physics.ts";
+export {
+  ACROBOT_CONTROLS,
+  type AcrobotDataOptions,
+  type AcrobotDataset,
+  type AcrobotDataSettings,
+  type AcrobotProgress,
+  type AcrobotTrajectories,
+  acrobotTrajectories,
+  loadAcrobotDataset,
+  OBSERVATION_CHANNELS,
+  splitSizes,
+  windowsOf,
+} from "./dataset.ts";
+export {
+  type DenseLayer,
+  Symoden,
+  type SymodenEvaluation,
+  type SymodenOptions,
+  type SymodenStep,
+  type SymodenStepOptions,
+  type SymodenTerms,
+} from "./symoden.ts";
+export {
+  type ControlTrajectory,
+  energyShapingControl,
+  type EnergyShapingOptions,
+  runEnergyShaping,
+  saveTrajectory,
+} from "./control.ts";
+// Library types that appear in this module's signatures.
+export type { SolveStats } from "../../solvers/odeint.ts";
+export type { MethodName } from "../../solvers/methods.ts";
+export type { AdjointNorm, AdjointNormSpec, AdjointState } from "../../adjoint/norms.ts";
