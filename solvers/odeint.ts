@@ -24,6 +24,7 @@ import {
 } from "./errors.ts";
 import { denseWeights } from "./interpolation.ts";
 import { getMethod, type MethodName } from "./methods.ts";
+import { nextAfter, rkStep } from "./rk_step.ts";
 import { mixedNorm, type Norm, rmsNorm } from "./norms.ts";
 import {
   checkLike,
@@ -122,17 +123,6 @@ export const OPTION_KEYS: readonly string[] = [
   "record",
   "onFailure",
 ];
-
-/** Next float64 after `x` in the direction of `toward`. */
-function nextAfter(x: number, toward: number): number {
-  if (x === toward || Number.isNaN(x)) return x;
-  if (x === 0) return toward > 0 ? Number.MIN_VALUE : -Number.MIN_VALUE;
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, x);
-  const bits = view.getBigInt64(0);
-  view.setBigInt64(0, (toward > x) === (x > 0) ? bits + 1n : bits - 1n);
-  return view.getFloat64(0);
-}
 
 /** Validated settings of one solve. */
 interface Plan {
@@ -448,25 +438,9 @@ function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<State>> {
       const dt = direction * h;
       const t1 = direction * target;
 
-      // One Runge–Kutta step on the stacked rows K = [y0, k_0, …].
       const step = tf.tidy(() => {
-        let K = tf.concat([y, fy], 0);
-        let kLast = fy;
-        let yi: tf.Tensor = y;
-        for (let i = 1; i < tableau.stages; i++) {
-          const w = [1, ...tableau.a[i].map((a) => dt * a)];
-          yi = tf.matMul(tf.tensor2d(w, [1, i + 1]), K);
-          const ti = tableau.c[i] === 1 ? nextAfter(t1, t0) : t0 + tableau.c[i] * dt;
-          kLast = evalF(ti, yi);
-          K = tf.concat([K, kLast], 0);
-        }
-        const y1 = tableau.fsal ? yi : tf.matMul(
-          tf.tensor2d([1, ...tableau.b.map((b) => dt * b)], [1, tableau.stages + 1]),
-          K,
-        );
-        if (!tableau.adaptive) return { K, y1, kLast };
-        const e = tf.tensor2d([0, ...tableau.bError!.map((b) => dt * b)], [1, tableau.stages + 1]);
-        const err = tf.matMul(e, K);
+        const { K, y1, kLast, err } = rkStep(tableau, evalF, t0, dt, y, fy);
+        if (err === undefined) return { K, y1, kLast };
         const absY1 = tf.abs(y1);
         const r = errorRatio(err, absY, absY1, p.rtol, p.atol, p.norm, toParts);
         return { K, y1, kLast, absY1, r };
