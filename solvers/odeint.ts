@@ -439,7 +439,7 @@ function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<State>> {
       const t1 = direction * target;
 
       const step = tf.tidy(() => {
-        const { K, y1, kLast, err } = rkStep(tableau, evalF, t0, dt, y, fy);
+        const { K, y1, kLast, err } = rkStep(tableau, evalF, t0, t1, y, fy);
         if (err === undefined) return { K, y1, kLast };
         const absY1 = tf.abs(y1);
         const r = errorRatio(err, absY, absY1, p.rtol, p.atol, p.norm, toParts);

@@ -34,8 +34,8 @@ export interface RkStep {
 }
 
 /**
- * Takes one step of size `dt` (signed) from `(t0, y0)` with `f0 = f(t0, y0)`; `f` maps a time
- * and a row to a row. A stage at the end of the step (`c_i = 1`) is evaluated just before `t1`
+ * Takes one step from `(t0, y0)` to `t1` (either direction) with `f0 = f(t0, y0)`; `f` maps a
+ * time and a row to a row. A stage at the end of the step (`c_i = 1`) is evaluated just before `t1`
  * (the left limit, for fields with a jump at the end of the step). Run it inside `tf.tidy`.
  *
  * @example
@@ -54,12 +54,12 @@ export function rkStep(
   tableau: Tableau,
   f: (t: number, y: tf.Tensor) => tf.Tensor,
   t0: number,
-  dt: number,
+  t1: number,
   y0: tf.Tensor,
   f0: tf.Tensor,
 ): RkStep {
   const { a, b, c, bError, stages } = tableau;
-  const t1 = t0 + dt;
+  const dt = t1 - t0;
   const weights = (w0: number, w: readonly number[]) =>
     tf.tensor2d([w0, ...w.map((x) => dt * x)], [1, w.length + 1]);
   let K = tf.concat([y0, f0], 0);
