@@ -4,7 +4,12 @@
  * which deno doc counts as private to this package although every user imports them from tfjs.
  * Every other report fails the check.
  */
-const entries = ["mod.ts", "solvers/mod.ts", "adjoint/mod.ts", "backend.ts"];
+const entries = Object.values(
+  JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url))).exports as Record<
+    string,
+    string
+  >,
+);
 const out = await new Deno.Command(Deno.execPath(), {
   args: ["doc", "--lint", ...entries],
   env: { NO_COLOR: "1" },

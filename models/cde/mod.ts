@@ -1,0 +1,51 @@
+/**
+ * Neural controlled differential equations: interpolation of irregular, partly missing time
+ * series into control paths (linear, rectilinear, Hermite cubic with backward differences,
+ * natural cubic), `cdeint`, and the seed's `NeuralCDE` classifier.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { cdeint, linearInterpolation } from "./mod.ts";
+ * // z' = z · dX/dt with a scalar path: z(T) = z0 · exp(X(T) − X(t0)).
+ * const x = tf.tensor3d([[[0], [0.5], [0.2], [1]]]);
+ * const X = await linearInterpolation(x, [0, 1, 1.5, 3]);
+ * const z0 = tf.tensor2d([[2]]);
+ * const sol = await cdeint(X, (_t, z) => tf.reshape(z, [1, 1, 1]), z0, [0, 3], {
+ *   adjoint: false,
+ *   rtol: 1e-7,
+ *   atol: 1e-8,
+ * });
+ * assert.ok(Math.abs((await sol.ys.data())[1] - 2 * Math.E) < 1e-4);
+ * tf.dispose([x, z0, sol.ys]);
+ * X.dispose();
+ * ```
+ *
+ * @module
+ */
+export {
+  checkKnots,
+  checkPath,
+  CubicSpline,
+  fillMissing,
+  type Interpolation,
+  pieceOf,
+  type PiecewiseOptions,
+  PiecewisePolynomial,
+  readFilledPath,
+  readPath,
+} from "./interpolation.ts";
+export { LinearInterpolation, linearInterpolation, linearInterpolationCoeffs } from "./linear.ts";
+export { rectilinearInterpolation, rectilinearInterpolationCoeffs } from "./rectilinear.ts";
+export { hermiteCubicCoeffs, hermiteCubicInterpolation } from "./hermite.ts";
+export { naturalCubicCoeffs, naturalCubicSpline } from "./natural_cubic.ts";
+export { cdeint, type CdeintOptions, type CdeVectorField, cdeVectorField } from "./cdeint.ts";
+export {
+  NeuralCDE,
+  type NeuralCDEEvaluation,
+  type NeuralCDEOptions,
+  type NeuralCDESolveOptions,
+  type NeuralCDEStep,
+  type NeuralCDEStepOptions,
+} from "./neural_cde.ts";
