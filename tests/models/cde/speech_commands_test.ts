@@ -1,0 +1,454 @@
+// Speech Commands data side: WAV coding, the stratified split, the download path (offline and
+// against a local server), the loader with its cache on a hand-made data set whose classes are
+// recognisable from their features, the resampler, and the espeak-ng generator end to end
+// (skipped without espeak-ng, except under CI=true where it must be installed).
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { useBackend } from "../../../backend.ts";
+import {
+  decodeWav,
+  downloadSpeechCommands,
+  encodeWav,
+  loadSpeechCommands,
+  SPEECH_COMMANDS_CLASSES,
+  type SpeechCommandsData,
+  stratifiedSplit,
+} from "../../../models/cde/speech_commands.ts";
+import {
+  clipRecipe,
+  composeClip,
+  espeakAvailable,
+  generateSyntheticSpeech,
+  parseSyntheticSpeechArgs,
+  resample,
+} from "../../../models/cde/synthetic_speech.ts";
+import { seededRandom } from "../../../models/random.ts";
+
+await useBackend("cpu");
+
+const CI = Deno.env.get("CI") === "true";
+const HAVE_ESPEAK = await espeakAvailable();
+if (!HAVE_ESPEAK && !CI) {
+  console.warn(
+    "speech_commands_test: espeak-ng is not installed; skipping the synthetic speech tests " +
+      "(apt-get install espeak-ng to run them)",
+  );
+}
+
+const WORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"];
+
+// ---------------------------------------------------------------------------------------------
+// WAV
+
+Deno.test("decodeWav/encodeWav: 16-bit PCM mono round trip; other formats are refused", () => {
+  const samples = Int16Array.from({ length: 999 }, (_, i) => ((i * 7919) % 65536) - 32768);
+  const bytes = encodeWav(samples, 22050);
+  assert.equal(bytes.length, 44 + 2 * 999);
+  const clip = decodeWav(bytes);
+  assert.equal(clip.sampleRate, 22050);
+  assert.deepEqual(clip.samples, samples);
+  // Patch the header: 2 channels (offset 22), then 8 bits per sample (offset 34).
+  const stereo = bytes.slice();
+  new DataView(stereo.buffer).setUint16(22, 2, true);
+  assert.throws(() => decodeWav(stereo, "stereo.wav"), /stereo\.wav: expected 16-bit PCM mono/);
+  const eightBit = bytes.slice();
+  new DataView(eightBit.buffer).setUint16(34, 8, true);
+  assert.throws(() => decodeWav(eightBit, "8bit.wav"), /8 bits/);
+  assert.throws(() => decodeWav(new TextEncoder().encode("hello"), "t.wav"), /not a WAV file/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Split
+
+Deno.test("stratifiedSplit: sklearn's totals, each class in proportion, deterministic", () => {
+  const sizes = [501, 300, 149, 50, 7];
+  const labels: number[] = [];
+  const rand = seededRandom(9);
+  sizes.forEach((s, c) => labels.push(...Array(s).fill(c)));
+  labels.sort(() => rand() - 0.5); // interleave the classes
+  const n = labels.length;
+  const split = stratifiedSplit(labels, { seed: 3 });
+  assert.equal(split.train.length, Math.floor(0.7 * n));
+  assert.equal(split.val.length, Math.floor(0.15 * n));
+  assert.equal(split.test.length, n - split.train.length - split.val.length);
+  // Disjoint and covering.
+  const all = [...split.train, ...split.val, ...split.test].sort((a, b) => a - b);
+  assert.deepEqual(all, Array.from({ length: n }, (_, i) => i));
+  // Per class within one example of its share (largest remainders).
+  for (const [c, size] of sizes.entries()) {
+    const count = (idx: number[]): number => idx.filter((i) => labels[i] === c).length;
+    assert.ok(Math.abs(count(split.train) - 0.7 * size) <= 1, `class ${c} train`);
+    assert.ok(Math.abs(count(split.val) - 0.15 * size) <= 1.5, `class ${c} val`);
+    assert.ok(Math.abs(count(split.test) - 0.15 * size) <= 1.5, `class ${c} test`);
+  }
+  assert.deepEqual(stratifiedSplit(labels, { seed: 3 }), split);
+  assert.notDeepEqual(stratifiedSplit(labels, { seed: 4 }).train, split.train);
+  // The real data set's 34,975 clips give the reference's 24,482 / 5,246 / 5,247.
+  const real = stratifiedSplit(Array.from({ length: 34975 }, (_, i) => i % 10));
+  assert.deepEqual([real.train.length, real.val.length, real.test.length], [24482, 5246, 5247]);
+  assert.throws(() => stratifiedSplit(labels, { trainFraction: 0.9, valFraction: 0.2 }), /sum/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Download
+
+Deno.test("downloadSpeechCommands: an unreachable host fails at once with what to do instead", async () => {
+  const dir = await Deno.makeTempDir();
+  const started = performance.now();
+  await assert.rejects(
+    downloadSpeechCommands({
+      dir,
+      url: "http://download.invalid/x.tar.gz",
+      connectTimeoutMs: 3000,
+    }),
+    (e: Error) => {
+      assert.match(e.message, /Cannot download http:\/\/download\.invalid\/x\.tar\.gz/);
+      assert.match(e.message, /needs internet access/);
+      assert.match(e.message, /synthetic_speech\.ts/);
+      return true;
+    },
+  );
+  assert.ok(performance.now() - started < 5000, "took too long to fail");
+  assert.deepEqual([...Deno.readDirSync(dir)], [], "left a partial archive behind");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("downloadSpeechCommands: a server that never answers times out", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  const accepting = (async () => {
+    try {
+      for await (const c of listener) conns.push(c);
+    } catch { /* listener closed */ }
+  })();
+  const dir = await Deno.makeTempDir();
+  const url = `http://127.0.0.1:${listener.addr.port}/speech.tar.gz`;
+  await assert.rejects(
+    downloadSpeechCommands({ dir, url, connectTimeoutMs: 300 }),
+    /no answer within 300 ms/,
+  );
+  listener.close();
+  await accepting;
+  for (const c of conns) c.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("downloadSpeechCommands: fetches and unpacks an archive; HTTP errors are reported", async () => {
+  // A tiny archive in the real one's layout (word folders at the top level).
+  const src = await Deno.makeTempDir();
+  await Deno.mkdir(join(src, "yes"));
+  const wav = encodeWav(new Int16Array(16000));
+  await Deno.writeFile(join(src, "yes", "a_nohash_0.wav"), wav);
+  const tarball = join(await Deno.makeTempDir(), "sc.tar.gz");
+  const tar = await new Deno.Command("tar", { args: ["-czf", tarball, "-C", src, "."] }).output();
+  assert.ok(tar.success, "tar is needed for this test");
+  const body = await Deno.readFile(tarball);
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (req) =>
+      new URL(req.url).pathname === "/sc.tar.gz"
+        ? new Response(body, { headers: { "content-length": String(body.length) } })
+        : new Response("nope", { status: 404 }),
+  );
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  const dir = await Deno.makeTempDir();
+  const messages: string[] = [];
+  await downloadSpeechCommands({ dir, url: `${base}/sc.tar.gz`, log: (m) => messages.push(m) });
+  assert.deepEqual(await Deno.readFile(join(dir, "yes", "a_nohash_0.wav")), wav);
+  assert.ok(messages.some((m) => m.startsWith("unpacking")));
+  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["yes"], "archive not removed");
+  await assert.rejects(downloadSpeechCommands({ dir, url: `${base}/missing` }), /HTTP 404/);
+  await server.shutdown();
+  for (const d of [src, dir]) await Deno.remove(d, { recursive: true });
+  await Deno.remove(tarball);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Loader on a hand-made set
+
+/** Noise of standard deviation `0.002·2^label`: the clip's loudness encodes its class. */
+function labelledNoise(label: number, seed: number, length = 16000): Int16Array {
+  const rand = seededRandom(seed);
+  const std = 0.002 * 2 ** label;
+  return Int16Array.from(
+    { length },
+    () => Math.round((rand() - 0.5) * Math.sqrt(12) * std * 32767),
+  );
+}
+
+async function makeHandSet(dir: string, perClass: number): Promise<void> {
+  for (const [label, word] of WORDS.entries()) {
+    await Deno.mkdir(join(dir, word), { recursive: true });
+    for (let i = 0; i < perClass; i++) {
+      await Deno.writeFile(
+        join(dir, word, `clip_${i}.wav`),
+        encodeWav(labelledNoise(label, 100 * label + i)),
+      );
+    }
+  }
+  // Not one second long: dropped by the loader.
+  await Deno.writeFile(join(dir, "yes", "short.wav"), encodeWav(labelledNoise(0, 1, 15999)));
+  await Deno.writeFile(join(dir, "no", "long.wav"), encodeWav(labelledNoise(1, 2, 16001)));
+  // Not one of the ten words: ignored.
+  await Deno.mkdir(join(dir, "marvin"));
+  await Deno.writeFile(join(dir, "marvin", "m.wav"), encodeWav(labelledNoise(0, 3)));
+}
+
+async function splitData(d: SpeechCommandsData): Promise<
+  Record<"train" | "val" | "test", { X: Float32Array; y: Int32Array; n: number }>
+> {
+  const out = {} as Record<"train" | "val" | "test", { X: Float32Array; y: Int32Array; n: number }>;
+  for (const s of ["train", "val", "test"] as const) {
+    out[s] = {
+      X: (await d[s].X.data()) as Float32Array,
+      y: (await d[s].y.data()) as Int32Array,
+      n: d[s].X.shape[0],
+    };
+  }
+  return out;
+}
+
+Deno.test("loadSpeechCommands: shapes, labels, dropped clips, split, normalisation, time, cache", async () => {
+  const dir = await Deno.makeTempDir();
+  const cacheDir = await Deno.makeTempDir();
+  const PER_CLASS = 4; // 40 clips: 28 / 6 / 6
+  await makeHandSet(dir, PER_CLASS);
+  const tensorsBefore = tf.memory().numTensors;
+
+  let t0 = performance.now();
+  const d = await loadSpeechCommands({ dir, cacheDir, seed: 0 });
+  const firstMs = performance.now() - t0;
+  assert.equal(d.fromCache, false);
+  assert.deepEqual(d.classes, WORDS);
+  assert.deepEqual([...SPEECH_COMMANDS_CLASSES], WORDS);
+  assert.equal(d.dropped, 2, "the 15999- and 16001-sample clips are dropped");
+  assert.deepEqual(d.times, Array.from({ length: 161 }, (_, t) => t));
+  const sizes = { train: 28, val: 6, test: 6 };
+  const host = await splitData(d);
+  for (const s of ["train", "val", "test"] as const) {
+    assert.deepEqual(d[s].X.shape, [sizes[s], 161, 21]);
+    assert.equal(d[s].X.dtype, "float32");
+    assert.deepEqual(d[s].y.shape, [sizes[s]]);
+    assert.equal(d[s].y.dtype, "int32");
+    // Time channel: X[n, t, 0] = t exactly.
+    const { X, n } = host[s];
+    for (let i = 0; i < n; i++) {
+      for (let t = 0; t < 161; t++) assert.equal(X[(i * 161 + t) * 21], t);
+    }
+    assert.ok(X.every(Number.isFinite));
+  }
+  // Stratified: 4 clips per class → 3 / 0–1 / 0–1 … with sklearn's totals; here every class
+  // gets round(0.7·4) or so in train, and val/test together hold the rest of each class.
+  for (let c = 0; c < 10; c++) {
+    const count = (s: "train" | "val" | "test"): number => host[s].y.filter((v) => v === c).length;
+    assert.ok(count("train") === 2 || count("train") === 3, `class ${c} train ${count("train")}`);
+    assert.equal(count("train") + count("val") + count("test"), PER_CLASS);
+  }
+  // Labels follow the folders: undo the normalisation of c0 (mean log energy), whose
+  // per-clip time average grows with the clip's noise level 0.002·2^label, so sorting clips by
+  // it must sort their labels.
+  const c0 = (X: Float32Array, i: number): number => {
+    let s = 0;
+    for (let t = 0; t < 161; t++) s += X[(i * 161 + t) * 21 + 1];
+    return (s / 161) * (d.std[0] + 1e-5) + d.mean[0];
+  };
+  const clips: { e: number; y: number }[] = [];
+  for (const s of ["train", "val", "test"] as const) {
+    for (let i = 0; i < host[s].n; i++) clips.push({ e: c0(host[s].X, i), y: host[s].y[i] });
+  }
+  clips.sort((a, b) => a.e - b.e);
+  for (let i = 1; i < clips.length; i++) assert.ok(clips[i].y >= clips[i - 1].y, "label order");
+  // Normalised with the training statistics: per channel mean 0 and unbiased std 1 − 1e-5/std.
+  for (let k = 1; k < 21; k++) {
+    let sum = 0, sq = 0;
+    const m = host.train.n * 161;
+    for (let j = 0; j < m; j++) sum += host.train.X[j * 21 + k];
+    const mean = sum / m;
+    for (let j = 0; j < m; j++) sq += (host.train.X[j * 21 + k] - mean) ** 2;
+    const std = Math.sqrt(sq / (m - 1));
+    // float32 storage: ~1e-7 relative per value; float64 sums over 4508 values.
+    assert.ok(Math.abs(mean) < 1e-5, `channel ${k} mean ${mean}`);
+    assert.ok(
+      Math.abs(std - d.std[k - 1] / (d.std[k - 1] + 1e-5)) < 1e-5,
+      `channel ${k} std ${std}`,
+    );
+  }
+
+  // Cache reuse: same settings → read from disk, identical data, much faster.
+  t0 = performance.now();
+  const again = await loadSpeechCommands({ dir, cacheDir, seed: 0 });
+  const secondMs = performance.now() - t0;
+  assert.equal(again.fromCache, true);
+  assert.equal(again.key, d.key);
+  assert.ok(secondMs < firstMs, `cached load ${secondMs} ms vs ${firstMs} ms`);
+  const hostAgain = await splitData(again);
+  for (const s of ["train", "val", "test"] as const) {
+    assert.deepEqual(hostAgain[s].X, host[s].X);
+    assert.deepEqual(hostAgain[s].y, host[s].y);
+  }
+  assert.deepEqual([again.mean, again.std, again.dropped], [d.mean, d.std, d.dropped]);
+
+  // Invalidation: another seed → another key, rebuilt, another split.
+  const other = await loadSpeechCommands({ dir, cacheDir, seed: 1 });
+  assert.equal(other.fromCache, false);
+  assert.notEqual(other.key, d.key);
+  assert.notDeepEqual((await splitData(other)).train.y, host.train.y);
+  // …and a changed source listing (one more clip) is not served from the old entry either.
+  await Deno.writeFile(join(dir, "go", "extra.wav"), encodeWav(labelledNoise(9, 77)));
+  const grown = await loadSpeechCommands({ dir, cacheDir, seed: 0 });
+  assert.equal(grown.fromCache, false);
+  assert.equal(grown.train.X.shape[0] + grown.val.X.shape[0] + grown.test.X.shape[0], 41);
+  assert.equal([...Deno.readDirSync(cacheDir)].length, 3, "one cache entry per settings key");
+
+  tf.dispose([d, again, other, grown].flatMap((x) => [x.train, x.val, x.test]));
+  assert.equal(tf.memory().numTensors, tensorsBefore, "leaked tensors");
+  for (const p of [dir, cacheDir]) await Deno.remove(p, { recursive: true });
+});
+
+Deno.test("loadSpeechCommands: a folder without the word folders fails with what to do", async () => {
+  const dir = await Deno.makeTempDir();
+  await assert.rejects(
+    loadSpeechCommands({ dir, cacheDir: null }),
+    (e: Error) => {
+      assert.match(e.message, /yes not found/);
+      assert.match(e.message, /download: true/);
+      assert.match(e.message, /synthetic_speech\.ts/);
+      return true;
+    },
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic speech: pure parts
+
+Deno.test("resample: keeps a tone below 7.6 kHz, removes one above 8 kHz", () => {
+  const tone = (f: number, rate: number, n: number): Float32Array =>
+    Float32Array.from({ length: n }, (_, i) => Math.sin((2 * Math.PI * f * i) / rate));
+  const low = resample(tone(3000, 22050, 22050), 22050, 16000);
+  assert.equal(low.length, 16000);
+  let err = 0;
+  // Away from the edges (zero-padded, 24 input samples of filter each side).
+  for (let n = 50; n < 15950; n++) {
+    err = Math.max(err, Math.abs(low[n] - Math.sin((2 * Math.PI * 3000 * n) / 16000)));
+  }
+  // Passband ripple of a Hann-windowed sinc with 16 zero crossings is ~1e-4 at 3 kHz.
+  assert.ok(err < 2e-3, `3 kHz error ${err}`);
+  // 10 kHz cannot exist at 16 kHz: the low-pass (stopband from ~8.5 kHz) must remove it
+  // rather than alias it to 6 kHz. A Hann window gives ≳ 40 dB attenuation there.
+  const high = resample(tone(10000, 22050, 22050), 22050, 16000);
+  let peak = 0;
+  for (let n = 50; n < 15950; n++) peak = Math.max(peak, Math.abs(high[n]));
+  assert.ok(peak < 0.01, `10 kHz leaks with amplitude ${peak}`);
+  assert.deepEqual(resample(Float32Array.of(1, 2, 3), 16000, 16000), Float32Array.of(1, 2, 3));
+  assert.throws(() => resample(low, 22050.5, 16000), /positive integer/);
+});
+
+Deno.test("clipRecipe/composeClip: deterministic, one second, word placed and scaled", () => {
+  const r = clipRecipe(7, 42);
+  assert.deepEqual(clipRecipe(7, 42), r);
+  assert.equal(r.label, 2);
+  assert.equal(r.word, "up");
+  assert.match(r.voice, /^en[-a-z0-9]*\+[mf]\d$/);
+  // Labels cycle through the words, so any 10 consecutive clips hold every word once.
+  assert.deepEqual(
+    Array.from({ length: 10 }, (_, i) => clipRecipe(7, 30 + i).label).sort((a, b) => a - b),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
+  // A 0.3 s burst with silence around it: trimmed, scaled to the recipe's peak, placed.
+  const speech = new Float32Array(12000);
+  for (let i = 3000; i < 7800; i++) speech[i] = 0.2 * Math.sin(i / 3);
+  const quiet = { ...r, noiseStd: 0 };
+  const clip = composeClip(speech, quiet);
+  assert.equal(clip.length, 16000);
+  let peak = 0, first = -1;
+  clip.forEach((v, i) => {
+    peak = Math.max(peak, Math.abs(v));
+    if (first < 0 && v !== 0) first = i;
+  });
+  assert.ok(Math.abs(peak / 32767 - r.peak) < 1e-3);
+  // Trimmed to 4800 + 2·160 samples, placed at offset·(16000 − 5120 + 1) (+160 of margin).
+  assert.ok(Math.abs(first - (Math.floor(r.offset * (16000 - 5120 + 1)) + 160)) <= 1);
+  assert.deepEqual(composeClip(speech, r), composeClip(speech, r), "noise is seeded");
+});
+
+Deno.test("parseSyntheticSpeechArgs: defaults, and unknown flags are errors", () => {
+  assert.deepEqual(parseSyntheticSpeechArgs(["--out", "d"]), {
+    help: false,
+    options: { out: "d", count: 3000, seed: 0, concurrency: 2 },
+  });
+  assert.deepEqual(parseSyntheticSpeechArgs(["--help"]), { help: true });
+  assert.throws(() => parseSyntheticSpeechArgs(["--out", "d", "--speed", "2"]), /speed/);
+  assert.throws(() => parseSyntheticSpeechArgs(["--out", "d", "extra"]), /extra|positional/i);
+  assert.throws(() => parseSyntheticSpeechArgs(["--count", "5"]), /--out is required/);
+  assert.throws(() => parseSyntheticSpeechArgs(["--out", "d", "--count", "1e9x"]), /--count/);
+  assert.throws(() => parseSyntheticSpeechArgs(["--out", "d", "--count", "9"]), />= 10/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic speech with espeak-ng
+
+Deno.test({
+  name: "generateSyntheticSpeech: 60 espeak-ng clips load as a Speech Commands set",
+  ignore: !HAVE_ESPEAK && !CI,
+  async fn() {
+    if (!HAVE_ESPEAK) {
+      throw new Error("espeak-ng is required under CI=true: install the Debian package espeak-ng");
+    }
+    const dir = await Deno.makeTempDir();
+    let calls = 0;
+    const result = await generateSyntheticSpeech({
+      out: dir,
+      count: 60,
+      seed: 5,
+      onProgress: (done, total) => {
+        calls++;
+        assert.equal(total, 60);
+        assert.ok(done >= 1 && done <= 60);
+      },
+    });
+    assert.equal(calls, 60);
+    assert.deepEqual(result.perClass, Array(10).fill(6));
+    for (const word of WORDS) {
+      const names = [...Deno.readDirSync(join(dir, word))].map((e) => e.name);
+      assert.equal(names.length, 6, word);
+      for (const name of names) {
+        const clip = decodeWav(await Deno.readFile(join(dir, word, name)));
+        assert.equal(clip.sampleRate, 16000);
+        assert.equal(clip.samples.length, 16000);
+      }
+    }
+    // The same seed gives the same bytes (first ten clips into another folder).
+    const dir2 = await Deno.makeTempDir();
+    const again = await generateSyntheticSpeech({ out: dir2, count: 10, seed: 5, concurrency: 1 });
+    for (const rel of again.files) {
+      assert.deepEqual(await Deno.readFile(join(dir2, rel)), await Deno.readFile(join(dir, rel)));
+    }
+    // Speech is there: every clip's loudest 100 ms are well above its quietest 100 ms.
+    for (const rel of result.files.slice(0, 10)) {
+      const x = decodeWav(await Deno.readFile(join(dir, rel))).samples;
+      const rms: number[] = [];
+      for (let s = 0; s < 16000; s += 1600) {
+        let e = 0;
+        for (let t = s; t < s + 1600; t++) e += x[t] * x[t];
+        rms.push(Math.sqrt(e / 1600));
+      }
+      assert.ok(Math.max(...rms) > 3 * Math.min(...rms), `${rel}: no word above the noise`);
+    }
+
+    const before = tf.memory().numTensors;
+    const data = await loadSpeechCommands({ dir, cacheDir: null, seed: 0 });
+    assert.deepEqual(data.train.X.shape, [42, 161, 21]);
+    assert.deepEqual(data.val.X.shape, [9, 161, 21]);
+    assert.deepEqual(data.test.X.shape, [9, 161, 21]);
+    assert.equal(data.dropped, 0);
+    const y = await data.train.y.data();
+    for (let c = 0; c < 10; c++) assert.ok(y.filter((v) => v === c).length >= 4, `class ${c}`);
+    assert.ok((await data.train.X.data()).every(Number.isFinite));
+    tf.dispose([data.train, data.val, data.test]);
+    assert.equal(tf.memory().numTensors, before);
+    for (const p of [dir, dir2]) await Deno.remove(p, { recursive: true });
+  },
+});
