@@ -7,11 +7,18 @@
  * network access, checks that every Plotly figure drew all of its traces, and writes a screenshot
  * of each figure to `docs/figures/<notebook>-<n>.png`.
  *
+ * With `--save-notebooks` (`deno task notebooks`), each executed notebook whose figures draw is
+ * stored over the original, with its outputs, and with a PNG of each figure added to the figure's
+ * output (`image/png`, next to `application/vnd.plotly.v1+json` and `text/html`): code hosts'
+ * notebook previews run no scripts and show the PNG, while Jupyter frontends keep drawing the
+ * interactive figure (they rank the Plotly and HTML forms above PNG). A figure's output is found
+ * by the id of its `<div>` (see `FIGURE_ID_PREFIX` in notebooks/plot.ts).
+ *
  * ```sh
  * deno task figures                      # every notebook, executed fresh
  * deno task figures 01_seminorm          # one notebook
  * deno task figures --stored             # the notebooks' stored outputs, without executing
- * deno task figures --save-notebooks     # also store the executed notebooks, with outputs
+ * deno task figures --save-notebooks     # also store the executed notebooks, outputs and PNGs
  * deno task figures --out /tmp/figs --keep
  * ```
  *
@@ -23,18 +30,18 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { FIGURE_ID_PREFIX, OUTPUT_METADATA_KEY, PLOTLY_MIME } from "./plot.ts";
 
 /** The notebooks folder. */
 export const NOTEBOOKS_DIR: string = fileURLToPath(new URL(".", import.meta.url));
 
 /** Where `deno task figures` writes its PNG files by default. */
 export const FIGURES_DIR: string = fileURLToPath(new URL("../docs/figures/", import.meta.url));
-
-const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
 /** Chromium's flags: headless, and nothing that reaches the network or needs a sandbox. */
 export const CHROMIUM_FLAGS: readonly string[] = [
@@ -212,18 +219,183 @@ export interface StoredOutputs {
   outputs: number;
   /** Outputs that are Plotly figures. */
   figures: number;
+  /** The figure outputs without a PNG (`image/png`), named as in {@linkcode describeOutput}. */
+  withoutPng: string[];
 }
 
-/** Counts a notebook's stored outputs, and the Plotly figures among them. */
+/** Counts a notebook's stored outputs, the Plotly figures among them, and those without a PNG. */
 export async function storedOutputs(notebook: string): Promise<StoredOutputs> {
-  const nb = JSON.parse(await Deno.readTextFile(notebook)) as {
-    cells: { outputs?: { data?: Record<string, unknown> }[] }[];
-  };
-  const outputs = nb.cells.flatMap((cell) => cell.outputs ?? []);
+  const nb = await readNotebook(notebook);
+  const figures = figureOutputs(nb);
   return {
-    outputs: outputs.length,
-    figures: outputs.filter((output) => output.data?.[PLOTLY_MIME] !== undefined).length,
+    outputs: nb.cells.reduce((n, cell) => n + (cell.outputs?.length ?? 0), 0),
+    figures: figures.length,
+    withoutPng: figures.filter((f) => typeof f.output.data?.[PNG_MIME] !== "string")
+      .map(describeOutput),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notebook files
+// ---------------------------------------------------------------------------------------------
+
+const PNG_MIME = "image/png";
+
+/** One output of a code cell, as stored in a notebook (nbformat 4). */
+export interface NotebookOutput {
+  /** "display_data", "execute_result", "stream" or "error". */
+  output_type: string;
+  /** The output's forms, by MIME type. */
+  data?: Record<string, unknown>;
+  /** The output's metadata; a figure shown by plot.ts's `show` names its `<div>` here. */
+  metadata?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** A notebook, as stored (nbformat 4); only what this module reads is typed. */
+export interface Notebook {
+  /** The cells; code cells have outputs. */
+  cells: { cell_type: string; outputs?: NotebookOutput[]; [key: string]: unknown }[];
+  [key: string]: unknown;
+}
+
+/** A Plotly figure's output, and where it is. */
+export interface FigureOutput {
+  /** 1-based number of the cell among all cells. */
+  cell: number;
+  /** 1-based number of the output among the cell's outputs. */
+  index: number;
+  /** The output itself. */
+  output: NotebookOutput;
+}
+
+// JSON.parse's source text access and JSON.rawJSON (ES2026, in V8), which TypeScript's lib may
+// lack: numbers are kept as written, so a notebook written back differs only where it was changed.
+const RawJson = JSON as unknown as {
+  parse(
+    text: string,
+    reviver: (key: string, value: unknown, context: { source?: string }) => unknown,
+  ): unknown;
+  rawJSON(text: string): unknown;
+  isRawJSON(value: unknown): boolean;
+};
+
+/**
+ * Reads a notebook, keeping each number as written (`1e-07`, `2.0`): {@linkcode writeNotebook}
+ * then writes back the same bytes for what was not changed.
+ */
+export async function readNotebook(path: string): Promise<Notebook> {
+  return parseNotebook(await Deno.readTextFile(path));
+}
+
+/** Parses a notebook's JSON text, keeping each number as written; see {@linkcode readNotebook}. */
+export function parseNotebook(text: string): Notebook {
+  const nb = RawJson.parse(
+    text,
+    (_key, value, context) =>
+      typeof value === "number" && context?.source !== undefined
+        ? RawJson.rawJSON(context.source)
+        : value,
+  ) as Notebook;
+  if (!Array.isArray(nb?.cells)) throw new Error("not a notebook (no cells)");
+  return nb;
+}
+
+/**
+ * A notebook's JSON text as Jupyter writes it (nbformat: keys sorted, one space of indent, a final
+ * newline), so that a notebook read and written back is unchanged.
+ */
+export function formatNotebook(nb: Notebook): string {
+  const sorted = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(sorted);
+    if (value === null || typeof value !== "object" || RawJson.isRawJSON(value)) return value;
+    const record = value as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(record).sort().map((k) => [k, sorted(record[k])]));
+  };
+  return JSON.stringify(sorted(nb), null, 1) + "\n";
+}
+
+/** Writes a notebook as Jupyter does; see {@linkcode formatNotebook}. */
+export async function writeNotebook(path: string, nb: Notebook): Promise<void> {
+  await Deno.writeTextFile(path, formatNotebook(nb));
+}
+
+/** The Plotly figures' outputs of a notebook, in order. */
+export function figureOutputs(nb: Notebook): FigureOutput[] {
+  const found: FigureOutput[] = [];
+  nb.cells.forEach((cell, c) => {
+    (cell.outputs ?? []).forEach((output, o) => {
+      if (output.data?.[PLOTLY_MIME] !== undefined) {
+        found.push({ cell: c + 1, index: o + 1, output });
+      }
+    });
+  });
+  return found;
+}
+
+/** Names a figure output for messages: `cell 6, output 6 ("A damped oscillator")`. */
+export function describeOutput(figure: FigureOutput): string {
+  const layout = (figure.output.data?.[PLOTLY_MIME] as { layout?: { title?: unknown } })?.layout;
+  const title = typeof layout?.title === "string"
+    ? layout.title
+    : (layout?.title as { text?: unknown } | undefined)?.text;
+  return `cell ${figure.cell}, output ${figure.index}` +
+    (typeof title === "string" && title !== "" ? ` ("${title}")` : "");
+}
+
+const FIGURE_DIV = new RegExp(`<div id="(${FIGURE_ID_PREFIX}[^"]+)" class="fasterode-plot"`);
+
+/**
+ * The id of a figure output's `<div>`: from the output's metadata (set by plot.ts's `show`),
+ * else from its `text/html` (a figure that ended a cell, `plot(...)`, has no metadata).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { figureIdOf } from "./figures.ts";
+ *
+ * const html = '<div id="fasterode-plot-3-0123456789ab" class="fasterode-plot"></div>';
+ * assert.equal(figureIdOf({ output_type: "display_data", data: { "text/html": [html] } }),
+ *   "fasterode-plot-3-0123456789ab");
+ * assert.equal(figureIdOf({ output_type: "display_data", data: {} }), undefined);
+ * ```
+ *
+ * @param output an output of a code cell
+ * @returns the id, or undefined when the output is no figure of plot.ts
+ */
+export function figureIdOf(output: NotebookOutput): string | undefined {
+  const meta = output.metadata?.[OUTPUT_METADATA_KEY] as { figure?: unknown } | undefined;
+  if (typeof meta?.figure === "string") return meta.figure;
+  const html = output.data?.["text/html"];
+  const text = Array.isArray(html) ? html.join("") : html;
+  return typeof text === "string" ? FIGURE_DIV.exec(text)?.[1] : undefined;
+}
+
+/**
+ * Adds to each Plotly figure output of a notebook the PNG of its figure (`image/png`, base64), or
+ * replaces the one it has; the figure is found by its `<div>` id ({@linkcode figureIdOf}).
+ * Jupyter frontends keep showing the interactive forms (they rank Plotly's MIME type and HTML above
+ * PNG); viewers that run no scripts show the PNG.
+ *
+ * @param nb the notebook, changed in place
+ * @param pngs PNG files by figure id, e.g. the `png` of each {@linkcode FigureReport}
+ * @returns the figure outputs that got no PNG (none when every figure has one)
+ */
+export function addFigurePngs(nb: Notebook, pngs: ReadonlyMap<string, Uint8Array>): string[] {
+  const missing: string[] = [];
+  for (const figure of figureOutputs(nb)) {
+    const id = figureIdOf(figure.output);
+    const png = id === undefined ? undefined : pngs.get(id);
+    if (png === undefined) {
+      missing.push(
+        `${describeOutput(figure)}: ` +
+          (id === undefined ? "no figure id in its metadata or HTML" : `no PNG of figure ${id}`),
+      );
+      continue;
+    }
+    figure.output.data![PNG_MIME] = Buffer.from(png).toString("base64");
+  }
+  return missing;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -234,6 +406,8 @@ export async function storedOutputs(notebook: string): Promise<StoredOutputs> {
 export interface FigureReport {
   /** 1-based position on the page. */
   index: number;
+  /** The id of the figure's `<div>` (see plot.ts's `FIGURE_ID_PREFIX`). */
+  id: string;
   /** The layout's title, or "". */
   title: string;
   /** Traces in the figure's data. */
@@ -246,6 +420,8 @@ export interface FigureReport {
   error?: string;
   /** The PNG file written, when screenshots were asked for. */
   screenshot?: string;
+  /** The PNG image of the figure, when asked for (`capture`). */
+  png?: Uint8Array;
 }
 
 /** What a page shows: each figure, and errors of the page itself. */
@@ -268,8 +444,9 @@ export interface PageReport {
  * import assert from "node:assert/strict";
  * import { problems } from "./figures.ts";
  *
- * const figure = { index: 1, title: "NFE", traces: 2, drawn: 1, empty: ["Seminorm"] };
- * assert.deepEqual(problems({ figures: [figure], pageErrors: [], blocked: [], seconds: 1 }), [
+ * const nfe = { index: 1, id: "fasterode-plot-1-0123456789ab", title: "NFE", traces: 2 };
+ * const report = { figures: [{ ...nfe, drawn: 1, empty: ["Seminorm"] }], pageErrors: [] };
+ * assert.deepEqual(problems({ ...report, blocked: [], seconds: 1 }), [
  *   'figure 1 "NFE": drew 1 of 2 traces; nothing drawn for Seminorm',
  * ]);
  * ```
@@ -279,6 +456,12 @@ export interface PageReport {
  */
 export function problems(report: PageReport): string[] {
   const out = report.pageErrors.map((error) => `page error: ${error}`);
+  const byId = new Map<string, number>();
+  for (const f of report.figures) {
+    const first = byId.get(f.id);
+    if (first !== undefined) out.push(`figures ${first} and ${f.index} have one div id, ${f.id}`);
+    else byId.set(f.id, f.index);
+  }
   for (const f of report.figures) {
     const name = `figure ${f.index}${f.title ? ` "${f.title}"` : ""}`;
     if (f.error !== undefined) out.push(`${name}: ${f.error}`);
@@ -299,6 +482,8 @@ export interface CheckOptions {
   screenshotDir?: string;
   /** File name prefix of the screenshots (default: the page's name without extension). */
   prefix?: string;
+  /** Keep a PNG image of each figure in its report (`png`). */
+  capture?: boolean;
   /** Seconds to wait for the figures to draw (default 120). */
   timeout?: number;
 }
@@ -373,6 +558,7 @@ export class FigureBrowser {
 
 /** Per figure, as measured in the page. */
 interface Measured {
+  id: string;
   title: string;
   traces: number;
   drawn: number;
@@ -407,11 +593,12 @@ const MEASURE = `(() => {
     return data && data.trace ? data.trace.index : undefined;
   };
   return [...document.querySelectorAll(".fasterode-plot")].map((el) => {
+    const id = el.id;
     const layout = el.layout || {};
     const title = typeof layout.title === "string" ? layout.title : (layout.title || {}).text || "";
     if (el.querySelector(".main-svg") === null) {
       const text = (el.textContent || "").trim();
-      return { title, traces: 0, drawn: 0, empty: [], error: text ? "not drawn: " + text : "not drawn" };
+      return { id, title, traces: 0, drawn: 0, empty: [], error: text ? "not drawn: " + text : "not drawn" };
     }
     const marked = new Set();
     for (const group of el.querySelectorAll("g.trace")) {
@@ -428,7 +615,7 @@ const MEASURE = `(() => {
       if (marked.has(i)) drawn++;
       else empty.push(trace.name ? trace.name : "trace " + (i + 1));
     });
-    return { title, traces, drawn, empty };
+    return { id, title, traces, drawn, empty };
   });
 })()`;
 
@@ -462,20 +649,27 @@ async function checkPage(page: Page, html: string, options: CheckOptions): Promi
   const measured = await page.evaluate(MEASURE) as Measured[];
 
   const figures: FigureReport[] = measured.map((m, i) => ({ index: i + 1, ...m }));
-  if (options.screenshotDir !== undefined) {
-    await Deno.mkdir(options.screenshotDir, { recursive: true });
+  const dir = options.screenshotDir;
+  if (dir !== undefined || options.capture) {
+    if (dir !== undefined) await Deno.mkdir(dir, { recursive: true });
     // The toolbar that appears on hover is no part of the figure.
     await page.addStyleTag({ content: ".modebar-container { display: none !important; }" });
     const prefix = options.prefix ?? basename(html).replace(/\.[^.]*$/, "");
     const elements = await page.$$(".fasterode-plot");
     for (const [i, element] of elements.entries()) {
-      const path = join(options.screenshotDir, `${prefix}-${i + 1}.png`);
-      // The figure itself (a figure with a fixed width is narrower than its output div).
+      // The figure itself (a figure with a fixed width is narrower than its output div), at the
+      // page's scale of 1: about 850 x 450 pixels, 10 to 60 kB.
       const figure = (await element.$(".svg-container")) ?? element;
-      await figure.screenshot({ path: path as `${string}.png` });
-      figures[i].screenshot = path;
+      if (figures[i].error !== undefined) continue; // nothing drawn: no picture of it
+      const png = await figure.screenshot({ type: "png" });
+      if (dir !== undefined) {
+        const path = join(dir, `${prefix}-${i + 1}.png`);
+        await Deno.writeFile(path, png);
+        figures[i].screenshot = path;
+      }
+      if (options.capture) figures[i].png = png;
     }
-    await removeStale(options.screenshotDir, prefix, elements.length);
+    if (dir !== undefined) await removeStale(dir, prefix, elements.length);
   }
   return { figures, pageErrors, blocked, seconds };
 }
@@ -501,8 +695,8 @@ headless Chromium that every Plotly figure drew all its traces, and saves each f
 
 options:
   --stored           use the notebooks' stored outputs instead of executing them
-  --save-notebooks   store each executed notebook whose figures draw, with its outputs,
-                     over the original
+  --save-notebooks   store each executed notebook whose figures draw, with its outputs and
+                     a PNG of each figure (for viewers that run no scripts), over the original
   --out DIR          folder for the PNG files (default docs/figures)
   --no-screenshots   only check
   --keep             keep the executed notebooks and HTML pages (their folder is printed)
@@ -561,9 +755,11 @@ async function renderNotebook(
   }
   const html = await exportHtml(executed, join(options.work, "html"));
   timing += `exported in ${lap()}, `;
+  const save = options.save && options.execute;
   const report = await browser.check(html, {
     screenshotDir: options.screenshotDir,
     prefix: name.replace(/\.ipynb$/, ""),
+    capture: save,
   });
   timing += `rendered in ${lap()}`;
   const found = problems(report);
@@ -572,9 +768,24 @@ async function renderNotebook(
       `${stored.figures} figure outputs in the notebook, ${report.figures.length} on the page`,
     );
   }
-  if (options.save && options.execute && found.length === 0) {
-    await Deno.copyFile(executed, notebook);
-    timing += ", saved with its outputs";
+  if (!options.execute && stored.withoutPng.length > 0) {
+    found.push(
+      `${stored.withoutPng.length} figure output(s) without a PNG for viewers that run no ` +
+        `scripts (${stored.withoutPng.join("; ")}); store the notebook again with: ` +
+        `deno task notebooks ${name}`,
+    );
+  }
+  if (save && found.length === 0) {
+    const nb = await readNotebook(executed);
+    const pngs = new Map(report.figures.flatMap((f) => f.png ? [[f.id, f.png] as const] : []));
+    const missing = addFigurePngs(nb, pngs);
+    if (missing.length > 0) {
+      found.push(...missing.map((m) => `cannot store a PNG for ${m}`));
+    } else {
+      await writeNotebook(notebook, nb);
+      const kB = Math.round([...pngs.values()].reduce((n, png) => n + png.length, 0) / 1024);
+      timing += `, saved with its outputs and ${pngs.size} PNG(s) (${kB} kB)`;
+    }
   }
   console.log(`${name}: ${report.figures.length} figure(s); ${timing}`);
   for (const f of report.figures) {

@@ -13,14 +13,30 @@
  * first figure displayed; later figures wait for `window.Plotly`. Prefer `await show(figure)` in
  * notebooks that are executed headless (`nbconvert --execute`): see {@linkcode show} for why.
  *
+ * Each figure's `<div>` has an id made of a counter and a hash of the figure
+ * ({@linkcode FIGURE_ID_PREFIX}), which `show` also puts in the output's metadata
+ * (`metadata.fasterode.figure`): a notebook run twice on the same data stores the same ids, and
+ * notebooks/figures.ts finds the output of each figure it renders, to store a PNG of it in the
+ * output (`image/png`, for viewers that run no scripts, such as code hosts' notebook previews).
+ *
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import plotlyPackage from "plotly.js-dist-min/package.json" with { type: "json" };
 
 /** The MIME type of a Plotly figure in a Jupyter output. */
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
+
+/**
+ * The start of each figure's `<div>` id in the `text/html` output: `fasterode-plot-<n>-<hash>`,
+ * where n counts the figures of the kernel session and hash is a hash of the figure.
+ */
+export const FIGURE_ID_PREFIX = "fasterode-plot-";
+
+/** The key of the output metadata that {@linkcode show} sends: `{ figure: <div id> }`. */
+export const OUTPUT_METADATA_KEY = "fasterode";
 
 /** The version of plotly.js that the HTML fallback embeds. */
 export const PLOTLY_JS_VERSION: string = plotlyPackage.version;
@@ -61,7 +77,10 @@ export interface PlotOptions {
 export interface PlotlyBundle extends Deno.jupyter.MediaBundle {
   /** The figure, with typed arrays turned into plain arrays. */
   [PLOTLY_MIME]: PlotlyFigure;
-  /** A `<div>` and the script that draws the figure into it (and plotly.js, when embedded). */
+  /**
+   * A `<div>` with a {@linkcode FIGURE_ID_PREFIX} id and the script that draws the figure into it
+   * (and plotly.js, when embedded).
+   */
   "text/html": string;
   /** A one-line description for plain-text frontends. */
   "text/plain": string;
@@ -99,7 +118,7 @@ export class PlotlyDisplay implements Deno.jupyter.Displayable {
   bundle(): PlotlyBundle {
     const library = this.embedsPlotlyJs ? plotlyJsParts().join("") : "";
     if (library) plotlyJsEmbedded = true;
-    return this.#bundleWith(library);
+    return this.#bundleWith(library).data;
   }
 
   /** Called by the Jupyter kernel to display the figure. */
@@ -107,18 +126,29 @@ export class PlotlyDisplay implements Deno.jupyter.Displayable {
     return this.bundle();
   }
 
-  /** The bundle, with `library` (HTML that loads plotly.js, or "") before the figure's script. */
-  #bundleWith(library: string): PlotlyBundle {
+  /**
+   * The bundle, with `library` (HTML that loads plotly.js, or "") before the figure's script, and
+   * the output metadata that names the figure's `<div>`.
+   */
+  #bundleWith(library: string): { data: PlotlyBundle; metadata: PlotlyOutputMetadata } {
     const title = titleOf(this.figure.layout);
     const n = this.figure.data.length;
+    const { id, html } = figureHtml(this.figure, library);
     return {
-      [PLOTLY_MIME]: this.figure,
-      "text/html": figureHtml(this.figure, library),
-      "text/plain": `Plotly figure${title ? ` "${title}"` : ""}: ${n} trace${n === 1 ? "" : "s"}`,
+      data: {
+        [PLOTLY_MIME]: this.figure,
+        "text/html": html,
+        "text/plain": `Plotly figure${title ? ` "${title}"` : ""}: ${n} trace${n === 1 ? "" : "s"}`,
+      },
+      metadata: { [OUTPUT_METADATA_KEY]: { figure: id } },
     };
   }
 
-  /** Displays the figure through `jupyter`, sending plotly.js first in small messages if due. */
+  /**
+   * Displays the figure through `jupyter`, sending plotly.js first in small messages if due. With
+   * `jupyter.broadcast`, the output's metadata names the figure's `<div>` (see
+   * {@linkcode OUTPUT_METADATA_KEY}).
+   */
   async showWith(jupyter: JupyterApi): Promise<void> {
     if (this.embedsPlotlyJs) {
       for (const part of plotlyJsParts()) {
@@ -127,7 +157,13 @@ export class PlotlyDisplay implements Deno.jupyter.Displayable {
       }
       plotlyJsEmbedded = true;
     }
-    await jupyter.display(this.#bundleWith(""), { raw: true });
+    const output = this.#bundleWith("");
+    if (jupyter.broadcast !== undefined) {
+      // What `display(data, { raw: true })` sends, with metadata.
+      await jupyter.broadcast("display_data", { ...output, transient: {} });
+    } else {
+      await jupyter.display(output.data, { raw: true });
+    }
     await settle();
   }
 }
@@ -154,6 +190,8 @@ export class PlotlyDisplay implements Deno.jupyter.Displayable {
  * assert.equal(bundle[PLOTLY_MIME].data.length, 1);
  * assert.ok(Array.isArray((bundle[PLOTLY_MIME].data[0] as { y: unknown }).y));
  * assert.match(bundle["text/html"], /Plotly\.newPlot/);
+ * // The figure's div has an id that counts figures and hashes this one: fasterode-plot-<n>-<hash>.
+ * assert.match(bundle["text/html"], /^<div id="fasterode-plot-\d+-[0-9a-f]{12}"/);
  * assert.equal(bundle["text/plain"], 'Plotly figure "A sine": 1 trace');
  * ```
  *
@@ -171,9 +209,10 @@ export function plot(figure: PlotlyFigure, options: PlotOptions = {}): PlotlyDis
  *
  * Why not just end the cell with `plot(...)`: Deno's kernel (2.x) can send a cell's last output
  * after it reports the cell finished, and headless runners (`nbconvert --execute`, nbclient) then
- * drop that output. `show` sends the figure with `Deno.jupyter.display`, sends plotly.js (when
- * due) as several small messages instead of one of 2 MB, and waits briefly after each, so the
- * outputs arrive before the cell ends. Text printed earlier in the same cell is flushed too.
+ * drop that output. `show` sends the figure itself (`Deno.jupyter.broadcast`, with the figure's
+ * id in the output's metadata), sends plotly.js (when due) as several small messages instead of
+ * one of 2 MB, and waits briefly after each, so the outputs arrive before the cell ends. Text
+ * printed earlier in the same cell is flushed too.
  *
  * @example Outside Jupyter, show prints a summary
  * ```ts
@@ -199,10 +238,18 @@ export async function show(
   await display.showWith(jupyter);
 }
 
+/** The metadata of a figure's output: which `<div>` of the `text/html` output is the figure. */
+export interface PlotlyOutputMetadata {
+  /** Under {@linkcode OUTPUT_METADATA_KEY}: the `<div>`'s id. */
+  [OUTPUT_METADATA_KEY]: { figure: string };
+}
+
 /** The part of `Deno.jupyter` that {@linkcode show} uses. */
 export interface JupyterApi {
   /** `Deno.jupyter.display`. */
   display(obj: unknown, options?: { raw?: boolean }): Promise<void>;
+  /** `Deno.jupyter.broadcast`, to send a `display_data` message with metadata. */
+  broadcast?(msgType: string, content: Record<string, unknown>): Promise<void>;
 }
 
 /** `Deno.jupyter` inside the kernel; undefined elsewhere (where reading it throws). */
@@ -221,6 +268,8 @@ function settle(): Promise<void> {
 
 let plotlyJsEmbedded = false;
 let plotlyJsBase64: string | undefined;
+/** Figures made in this process, for their ids. */
+let figureCount = 0;
 
 /** Base64 characters per message: keeps each output near 0.4 MB (the library takes 5). */
 const PART_CHARS = 400_000;
@@ -239,7 +288,9 @@ function plotlyJsParts(): string[] {
     plotlyJsBase64 = gzipSync(Deno.readTextFileSync(url), { level: 9 }).toString("base64");
   }
   const b64 = plotlyJsBase64;
-  const key = crypto.randomUUID();
+  // The same for the same library, so that a notebook run again stores the same outputs (parts of
+  // two embeddings with one key are the same parts).
+  const key = `${PLOTLY_JS_VERSION}-${shortHash(b64)}`;
   const n = Math.ceil(b64.length / PART_CHARS);
   const parts: string[] = [];
   for (let i = 0; i < n; i++) {
@@ -294,13 +345,14 @@ function loaderScript(key: string, n: number): string {
 /**
  * The figure's `<div>` and the script that draws it: now if plotly.js is loaded, otherwise as soon
  * as `library` (or another output) loads it. If the page finishes loading without plotly.js on its
- * way, the div says why it is empty.
+ * way, the div says why it is empty. The div's id counts the figures of this process and hashes
+ * the figure: unique on a page, and the same when a notebook is run again on the same data.
  */
-function figureHtml(figure: PlotlyFigure, library: string): string {
-  const id = `fasterode-plot-${crypto.randomUUID()}`;
+function figureHtml(figure: PlotlyFigure, library: string): { id: string; html: string } {
   const height = typeof figure.layout?.height === "number" ? figure.layout.height : 450;
   const spec = { data: figure.data, layout: figure.layout ?? {}, config: figure.config ?? {} };
   if (figure.config === undefined) spec.config = { responsive: true };
+  const id = `${FIGURE_ID_PREFIX}${++figureCount}-${shortHash(JSON.stringify(spec))}`;
   const draw = `(function () {
   var s = ${STATE_INIT};
   var id = ${scriptJson(id)};
@@ -324,8 +376,14 @@ function figureHtml(figure: PlotlyFigure, library: string): string {
   if (document.readyState === "complete") setTimeout(check, 3000);
   else window.addEventListener("load", function () { setTimeout(check, 0); });
 })();`;
-  return `<div id="${id}" class="fasterode-plot" style="width: 100%; height: ${height}px;">` +
+  const html = `<div id="${id}" class="fasterode-plot" style="width: 100%; height: ${height}px;">` +
     `</div>\n${library}<script type="text/javascript">\n${draw}\n</script>\n`;
+  return { id, html };
+}
+
+/** The first 12 hex digits of the SHA-256 of `text`. */
+function shortHash(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 12);
 }
 
 /** JSON for an inline script: `<`, U+2028 and U+2029 escaped so HTML parsing cannot interfere. */

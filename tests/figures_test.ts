@@ -2,27 +2,38 @@
  * The notebooks' figures draw in a browser: every notebook is executed headless, exported to HTML
  * with `jupyter nbconvert --to html`, and loaded in headless Chromium without network access,
  * where every Plotly figure must draw all of its traces (see notebooks/figures.ts). The stored
- * outputs of each notebook (what a reader of the repository sees) are checked the same way.
+ * outputs of each notebook (what a reader of the repository sees) are checked the same way, and
+ * every stored figure output must carry a PNG of the figure (`image/png`), which code hosts show
+ * since they run no scripts.
  *
  * Needs Jupyter's nbconvert and Chromium (Debian: `apt-get install -y --no-install-recommends
  * chromium jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel`). Without them the
- * test is ignored on a developer machine and fails under CI (`CI=true`).
+ * rendering tests are ignored on a developer machine and fail under CI (`CI=true`); the tests of
+ * the stored PNGs and of the notebook files need neither.
  */
 
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import {
+  addFigurePngs,
   executeNotebook,
   exportHtml,
   FigureBrowser,
+  figureIdOf,
+  figureOutputs,
+  formatNotebook,
   INSTALL_HINT,
   listNotebooks,
   missingTools,
+  type Notebook,
   NOTEBOOKS_DIR,
   type PageReport,
+  parseNotebook,
   problems,
   storedOutputs,
 } from "../notebooks/figures.ts";
+import { plot, PLOTLY_MIME } from "../notebooks/plot.ts";
 
 const ci = ["true", "1", "yes"].includes((Deno.env.get("CI") ?? "").toLowerCase());
 const missing = missingTools();
@@ -32,6 +43,18 @@ if (missing && !ci) {
     `figures_test: ignoring the figures of ${notebooks.length} notebook(s): ${missing}; to ` +
       `check them, ${INSTALL_HINT}`,
   );
+}
+
+/** The first bytes of every PNG file. */
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** Largest stored PNG: a figure at scale 1 is 10 to 60 kB; more means a wrong size or scale. */
+const MAX_PNG_BYTES = 200 * 1024;
+
+/** Width and height of a PNG file (from its IHDR chunk). */
+function pngSize(png: Uint8Array): [number, number] {
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  return [view.getUint32(16), view.getUint32(20)];
 }
 
 /** Asserts that the page drew as many figures as the notebook has, each with all its traces. */
@@ -90,6 +113,124 @@ Deno.test({
   },
 });
 
+Deno.test("every stored figure output carries a PNG of the figure, for viewers without scripts", async (t) => {
+  for (const name of notebooks) {
+    const path = join(NOTEBOOKS_DIR, name);
+    const stored = await storedOutputs(path);
+    await t.step({
+      name,
+      // A notebook stored without outputs shows no figures anywhere; figures_test says so above.
+      ignore: stored.outputs === 0,
+      fn: async () => {
+        assert.deepEqual(
+          stored.withoutPng,
+          [],
+          `${name}: ${stored.withoutPng.length} of ${stored.figures} figure output(s) have no ` +
+            "image/png, so code hosts (GitHub, GitLab), which run no scripts, show them empty:\n  " +
+            stored.withoutPng.join("\n  ") +
+            "\nStore the notebooks again, with their outputs and " +
+            `a PNG of each figure: deno task notebooks (or: deno task notebooks ${name})`,
+        );
+        const nb = parseNotebook(await Deno.readTextFile(path));
+        for (const { cell, output } of figureOutputs(nb)) {
+          const png = Buffer.from(output.data!["image/png"] as string, "base64");
+          const where = `${name}, cell ${cell}`;
+          assert.deepEqual([...png.subarray(0, 8)], PNG_SIGNATURE, `${where}: not a PNG`);
+          const [width, height] = pngSize(png);
+          assert.ok(
+            width >= 200 && width <= 1600 && height >= 150 && height <= 1200,
+            `${where}: the PNG is ${width} x ${height} pixels; expected a figure at scale 1 ` +
+              "(see notebooks/figures.ts); run deno task notebooks",
+          );
+          assert.ok(
+            png.length <= MAX_PNG_BYTES,
+            `${where}: the PNG has ${png.length} bytes, over ${MAX_PNG_BYTES}`,
+          );
+          assert.ok(figureIdOf(output), `${where}: the figure output names no figure div`);
+        }
+      },
+    });
+  }
+});
+
+Deno.test("stored notebooks read and written back are unchanged, byte for byte", async () => {
+  // --save-notebooks writes the notebooks with formatNotebook; Jupyter's own format (numbers as
+  // Python writes them, `1e-07`, sorted keys, indent 1) must come out unchanged, or every store
+  // would rewrite the whole file.
+  for (const name of notebooks) {
+    const text = await Deno.readTextFile(join(NOTEBOOKS_DIR, name));
+    assert.ok(formatNotebook(parseNotebook(text)) === text, `${name} changed when written back`);
+  }
+  const python = '{\n "a": [\n  1e-07,\n  2.0,\n  -0.0,\n  "\u00e9\\n"\n ],\n "cells": []\n}\n';
+  assert.equal(formatNotebook(parseNotebook(python)), python);
+});
+
+Deno.test("addFigurePngs finds each figure's output by its div id, from metadata or HTML", async () => {
+  const figure = (title: string) =>
+    plot(
+      { data: [{ x: [0, 1], y: [1, 0], type: "scatter" }], layout: { title: { text: title } } },
+      {
+        includePlotlyJs: false,
+      },
+    ).bundle();
+  const a = figure("a");
+  const b = figure("b");
+  const ids = [a, b].map((bundle) => /^<div id="([^"]+)"/.exec(bundle["text/html"])![1]);
+  assert.notEqual(ids[0], ids[1]);
+  const nb: Notebook = {
+    cells: [
+      { cell_type: "markdown", source: ["# A notebook\n"] },
+      {
+        cell_type: "code",
+        outputs: [
+          { output_type: "stream", name: "stdout", text: ["hello\n"] },
+          // As plot.ts's show() stores a figure: the id in the metadata as well.
+          {
+            output_type: "display_data",
+            data: { ...a },
+            metadata: { fasterode: { figure: ids[0] } },
+          },
+        ],
+      },
+      // As a figure that ended a cell is stored: no metadata, the id only in the HTML.
+      {
+        cell_type: "code",
+        outputs: [{ output_type: "display_data", data: { ...b }, metadata: {} }],
+      },
+    ],
+  };
+  const png = (n: number) => new Uint8Array([...PNG_SIGNATURE, n]);
+  const dir = await Deno.makeTempDir({ prefix: "fasterode_pngs_test_" });
+  try {
+    const path = join(dir, "nb.ipynb");
+    await Deno.writeTextFile(path, formatNotebook(nb));
+    const before = await storedOutputs(path);
+    assert.deepEqual(before, {
+      outputs: 3,
+      figures: 2,
+      withoutPng: ['cell 2, output 2 ("a")', 'cell 3, output 1 ("b")'],
+    });
+
+    assert.deepEqual(addFigurePngs(nb, new Map([[ids[1], png(2)]])), [
+      `cell 2, output 2 ("a"): no PNG of figure ${ids[0]}`,
+    ]);
+    assert.deepEqual(addFigurePngs(nb, new Map([[ids[0], png(1)], [ids[1], png(2)]])), []);
+    const outputs = figureOutputs(nb).map(({ output }) => output.data!);
+    assert.deepEqual(outputs.map((data) => Buffer.from(data["image/png"] as string, "base64")[8]), [
+      1,
+      2,
+    ]);
+    // The interactive forms stay: Jupyter frontends prefer them to the PNG.
+    for (const data of outputs) {
+      assert.ok(data[PLOTLY_MIME] !== undefined && typeof data["text/html"] === "string");
+    }
+    await Deno.writeTextFile(path, formatNotebook(nb));
+    assert.deepEqual((await storedOutputs(path)).withoutPng, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test({
   name: "the render check reports a missing trace and a figure without plotly.js",
   ignore: missing !== undefined && !ci,
@@ -115,12 +256,21 @@ Deno.test({
           figures.map((f) => f.bundle()["text/html"]).join("\n")
         }</body></html>`;
       // With plotly.js on the page: the bar trace draws, the empty one does not.
-      await Deno.writeTextFile(join(dir, "with.html"), page(good, partial));
-      const withLibrary = await browser.check(join(dir, "with.html"));
+      const html = page(good, partial);
+      await Deno.writeTextFile(join(dir, "with.html"), html);
+      const withLibrary = await browser.check(join(dir, "with.html"), { capture: true });
       assert.deepEqual(withLibrary.figures.map((f) => [f.title, f.traces, f.drawn, f.empty]), [
         ["good", 1, 1, []],
         ["partial", 2, 1, ["nothing"]],
       ]);
+      // Each figure is reported with its div's id, and captured as a PNG at scale 1.
+      const ids = [...html.matchAll(/<div id="([^"]+)" class="fasterode-plot"/g)].map((m) => m[1]);
+      assert.deepEqual(withLibrary.figures.map((f) => f.id), ids);
+      for (const f of withLibrary.figures) {
+        assert.deepEqual([...f.png!.subarray(0, 8)], PNG_SIGNATURE);
+        const [width, height] = pngSize(f.png!);
+        assert.ok(width > 500 && width <= 1000 && height === 450, `${width} x ${height}`);
+      }
       assert.deepEqual(problems(withLibrary), [
         'figure 2 "partial": drew 1 of 2 traces; nothing drawn for nothing',
       ]);
