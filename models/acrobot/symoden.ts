@@ -147,10 +147,12 @@ function dense(rng: () => number, fanIn: number, fanOut: number, name: string): 
   for (let o = 0; o < fanOut; o++) {
     for (let i = 0; i < fanIn; i++) w[i * fanOut + o] = wOutIn[o * fanIn + i];
   }
-  return {
+  const b = draw(fanOut);
+  // tidy disposes the initial-value tensors; the variables keep their own reference.
+  return tf.tidy(() => ({
     W: tf.variable(tf.tensor2d(w, [fanIn, fanOut]), true, `${name}/W`) as tf.Variable<tf.Rank.R2>,
-    b: tf.variable(tf.tensor1d(draw(fanOut)), true, `${name}/b`) as tf.Variable<tf.Rank.R1>,
-  };
+    b: tf.variable(tf.tensor1d(b), true, `${name}/b`) as tf.Variable<tf.Rank.R1>,
+  }));
 }
 
 function mlp(rng: () => number, sizes: number[], name: string): DenseLayer[] {

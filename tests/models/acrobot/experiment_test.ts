@@ -1,0 +1,217 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { useBackend } from "../../../backend.ts";
+import {
+  ACROBOT_PRESETS,
+  acrobotMain,
+  formatAcrobotTable,
+  parseAcrobotArgs,
+  runAcrobotExperiment,
+} from "../../../models/acrobot/experiment.ts";
+
+await useBackend("cpu");
+
+/**
+ * 2 controls × 4 training trials × 2 windows = 16 training windows, 4 val, 8 test; loose
+ * tolerances keep the solves short (the test is about the plumbing, not the numbers).
+ */
+const TINY = {
+  epochs: 1,
+  massHidden: 4,
+  potentialHidden: 3,
+  inputHidden: 3,
+  trials: 7,
+  steps: 9,
+  controls: [[0, 1], [-1, 0]] as [number, number][],
+  batchSize: 8,
+  rtol: 1e-2,
+  atol: 1e-2,
+  progress: "none" as const,
+};
+
+Deno.test("a tiny run of both norms: result JSON per norm, backward NFE, control trajectories", async () => {
+  const out = await Deno.makeTempDir();
+  const cacheDir = await Deno.makeTempDir();
+  try {
+    const before = tf.memory().numTensors;
+    const result = await runAcrobotExperiment({
+      ...TINY,
+      out,
+      cacheDir,
+      seed: 3,
+      control: { duration: 0.2 },
+    });
+    assert.equal(tf.memory().numTensors, before, "the experiment leaked tensors");
+    assert.deepEqual(result.sizes, { train: 16, val: 4, test: 8 });
+    assert.equal(result.backend, "cpu");
+    // The small preset with the overrides applied.
+    assert.equal(result.preset, "small");
+    assert.deepEqual(result.settings, {
+      ...ACROBOT_PRESETS.small,
+      massHidden: 4,
+      potentialHidden: 3,
+      inputHidden: 3,
+      trials: 7,
+      batchSize: 8,
+      epochs: 1,
+      rtol: 1e-2,
+      atol: 1e-2,
+    });
+    assert.deepEqual(result.runs.map((r) => r.norm), ["default", "seminorm"]);
+    for (const run of result.runs) {
+      const folder = `${out}/acrobot/small-${run.norm}-0-01-0-01`;
+      assert.equal(run.path, `${folder}/0.json`);
+      const saved = JSON.parse(await Deno.readTextFile(run.path!));
+      assert.equal(saved.experiment, "acrobot");
+      assert.equal(saved.name, run.name);
+      assert.equal(saved.config.norm, run.norm);
+      assert.equal(saved.config.preset, "small");
+      assert.equal(saved.config.seed, 3);
+      assert.equal(saved.config.rtol, 1e-2);
+      assert.equal(saved.config.atol, 1e-2);
+      assert.deepEqual(saved.config.sizes, { train: 16, val: 4, test: 8 });
+      assert.equal(saved.training.batchSize, 8);
+      assert.equal(saved.training.epochsPerMetric, 1);
+      assert.equal(saved.parameters, result.parameters);
+      assert.match(saved.model, /^Symoden: M⁻¹ net 4-4-4-4-3, V net 4-3-3-1, g net 4-3-3-4/);
+      assert.deepEqual(saved.history.map((h: { epoch: number }) => h.epoch), [0]);
+      // Backward NFE: dopri5 costs ≥ 2 + 6 evaluations on each of a window's 7 output gaps, so
+      // a pass over b batches records at least 56·b.
+      const h = saved.history[0];
+      assert.equal(h.train.batches, 2);
+      assert.ok(h.train.backwardNfe >= 56 * 2, `${h.train.backwardNfe}`);
+      assert.ok(saved.test.backwardNfe >= 56 && saved.test.forwardNfe >= 8);
+      assert.equal(saved.test.datasetSize, 8);
+      assert.ok(Number.isFinite(saved.test.loss) && saved.test.loss > 0);
+      // The run's summary is read from that record.
+      assert.equal(run.backwardNfe, h.train.backwardNfe);
+      assert.equal(run.backwardNfePerBatch, h.train.backwardNfe / 2);
+      assert.equal(run.forwardNfe, h.train.forwardNfe);
+      assert.equal(run.testLoss, saved.test.loss);
+      assert.ok(run.trainingBackwardNfe >= 56 * 2, "two training steps");
+      assert.ok(run.seconds > 0);
+      // The swing-up of the trained model, next to the result.
+      assert.ok(run.control && !("error" in run.control), JSON.stringify(run.control));
+      assert.equal(run.control.path, `${folder}/0.control.json`);
+      const traj = JSON.parse(await Deno.readTextFile(run.control.path!));
+      assert.equal(traj.times.length, 5);
+      assert.equal(traj.controls.length, 4);
+      assert.deepEqual(traj.angles[0], [0, 0]);
+      assert.ok(traj.controls.flat().every((u: number) => Math.abs(u) <= 15), "clipped to ±15");
+    }
+    // Same seed for both norms: the same initial model and batches, so the losses agree to the
+    // solver's tolerance (the backward norm only changes the steps of the gradient's solve).
+    const [a, b] = result.runs.map((r) => r.result.history[0].train.loss);
+    assert.ok(Math.abs(a - b) <= 1e-3 * a, `${a} vs ${b}`);
+    const table = formatAcrobotTable(result.runs);
+    assert.match(table, /^norm +test MSE +backward NFE +per batch +reduction/);
+    assert.match(table, /\nseminorm: -?\d+\.\d% fewer backward NFE/);
+
+    // A second run of one norm takes the next run number.
+    const again = await runAcrobotExperiment({ ...TINY, out, cacheDir, norms: ["seminorm"] });
+    assert.ok(again.runs[0].path!.endsWith("/1.json"));
+    assert.equal(again.runs[0].control, undefined);
+    assert.equal(tf.memory().numTensors, before, "later runs leaked tensors");
+  } finally {
+    await Deno.remove(out, { recursive: true });
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+Deno.test("command line: flags, unknown flags and bad values are clear errors", async () => {
+  assert.deepEqual(parseAcrobotArgs([]), {});
+  assert.deepEqual(
+    parseAcrobotArgs([
+      "--norm=both",
+      "--preset",
+      "paper",
+      "--rtol",
+      "1e-3",
+      "--atol",
+      "1e-6",
+      "--epochs",
+      "2",
+      "--backend",
+      "cpu",
+      "--seed",
+      "4",
+      "--out",
+      "x",
+      "--trials",
+      "32",
+      "--width",
+      "16",
+      "--batch-size",
+      "64",
+      "--lr",
+      "0.003",
+      "--metric-every",
+      "2",
+      "--control",
+    ]),
+    {
+      norms: ["default", "seminorm"],
+      preset: "paper",
+      rtol: 1e-3,
+      atol: 1e-6,
+      epochs: 2,
+      backend: "cpu",
+      seed: 4,
+      out: "x",
+      trials: 32,
+      massHidden: 16,
+      potentialHidden: 16,
+      inputHidden: 16,
+      batchSize: 64,
+      learningRate: 0.003,
+      epochsPerMetric: 2,
+      control: true,
+    },
+  );
+  assert.deepEqual(parseAcrobotArgs(["--norm", "default"]), { norms: ["default"] });
+  assert.equal(parseAcrobotArgs(["-h"]), "help");
+  assert.throws(() => parseAcrobotArgs(["--epoch", "3"]), {
+    name: "TypeError",
+    message: "unknown flag --epoch; run with --help to see the flags",
+  });
+  assert.throws(() => parseAcrobotArgs(["results"]), /unexpected argument "results"/);
+  assert.throws(() => parseAcrobotArgs(["--norm", "semi"]), /--norm must be one of default/);
+  assert.throws(() => parseAcrobotArgs(["--backend", "gpu"]), /--backend must be one of cpu/);
+  assert.throws(() => parseAcrobotArgs(["--rtol", "0"]), /--rtol must be a number > 0/);
+  assert.throws(() => parseAcrobotArgs(["--epochs", "1.5"]), /--epochs must be an integer/);
+  assert.throws(() => parseAcrobotArgs(["--trials", "5"]), /--trials must be an integer >= 7/);
+  assert.throws(() => parseAcrobotArgs(["--epochs"]), /argument missing/);
+  // The entry point reports a usage error with exit code 2 before doing any work.
+  const errors: string[] = [];
+  const original = console.error;
+  console.error = (...xs: unknown[]) => errors.push(xs.join(" "));
+  try {
+    assert.equal(await acrobotMain(["--bogus"]), 2);
+  } finally {
+    console.error = original;
+  }
+  assert.deepEqual(errors, ["error: unknown flag --bogus; run with --help to see the flags"]);
+});
+
+Deno.test("bad experiment options fail before any work", async () => {
+  const before = tf.memory().numTensors;
+  await assert.rejects(
+    runAcrobotExperiment({ ...TINY, batch: 3 } as never),
+    /unknown option "batch"/,
+  );
+  await assert.rejects(runAcrobotExperiment({ ...TINY, rtol: 0 }), /rtol must be a finite/);
+  await assert.rejects(runAcrobotExperiment({ ...TINY, epochs: 0 }), /epochs must be an integer/);
+  await assert.rejects(
+    runAcrobotExperiment({ ...TINY, norms: ["semi" as never] }),
+    /unknown norm "semi"/,
+  );
+  await assert.rejects(
+    runAcrobotExperiment({ ...TINY, preset: "huge" as never }),
+    /unknown preset "huge"/,
+  );
+  await assert.rejects(
+    runAcrobotExperiment({ ...TINY, trials: 4, cacheDir: false, out: false }),
+    /the val split is empty with 4 trials per control/,
+  );
+  assert.equal(tf.memory().numTensors, before);
+});
