@@ -69,7 +69,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { choice, numberFlag, parseFlags } from "../cli.ts";
 import { type BackendName, hasHardwareGpu, useBackend } from "../../backend.ts";
 import {
   configName,
@@ -946,24 +946,6 @@ const FLAGS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-function numberFlag(flag: string, text: string, integer: boolean, min: number): number {
-  const value = Number(text);
-  const ok = text.trim() !== "" && Number.isFinite(value) &&
-    (integer ? Number.isInteger(value) && value >= min : value > min);
-  if (!ok) {
-    const what = integer ? `an integer >= ${min}` : `a number > ${min}`;
-    throw new RangeError(`--${flag} must be ${what}, got "${text}"`);
-  }
-  return value;
-}
-
-function choice<T extends string>(flag: string, text: string, choices: readonly T[]): T {
-  if (!(choices as readonly string[]).includes(text)) {
-    throw new RangeError(`--${flag} must be one of ${choices.join(", ")}, got "${text}"`);
-  }
-  return text as T;
-}
-
 function pathFlag(flag: string, text: string): string {
   if (text === "") throw new RangeError(`--${flag} must be a directory, got an empty string`);
   return text;
@@ -986,27 +968,7 @@ function pathFlag(flag: string, text: string): string {
  * ```
  */
 export function parseCdeArgs(args: string[]): CdeCliOptions | "help" {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({ args, options: FLAGS, strict: true, allowPositionals: false }));
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    const message = error instanceof Error ? error.message : String(error);
-    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-      const flag = /'([^']+)'/.exec(message)?.[1] ?? message;
-      throw new TypeError(`unknown flag ${flag}; run with --help to see the flags`);
-    }
-    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
-      const arg = /'([^']+)'/.exec(message)?.[1] ?? message;
-      throw new TypeError(
-        `unexpected argument "${arg}": every option is a flag; run with --help to see them`,
-      );
-    }
-    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-      throw new TypeError(`${message.split(/\.\s/)[0]}; run with --help to see the flags`);
-    }
-    throw error;
-  }
+  const values = parseFlags(args, FLAGS);
   if (values.help) return "help";
   const o: CdeCliOptions = {};
   const str = (k: keyof typeof FLAGS) => values[k] as string | undefined;
