@@ -556,15 +556,8 @@ export class FigureBrowser {
   }
 }
 
-/** Per figure, as measured in the page. */
-interface Measured {
-  id: string;
-  title: string;
-  traces: number;
-  drawn: number;
-  empty: string[];
-  error?: string;
-}
+/** Per figure, as measured in the page: a report before it is numbered and screenshot. */
+type Measured = Omit<FigureReport, "index" | "screenshot">;
 
 // The scripts below run in the page (plain JavaScript: Deno's types have no DOM).
 
