@@ -22,7 +22,7 @@
  * deno task figures --out /tmp/figs --keep
  * ```
  *
- * Needs Jupyter's nbconvert with the Deno kernel's dependencies (see tests/notebooks_test.ts) and
+ * Needs Jupyter's nbconvert with the Deno kernel's dependencies (see `INSTALL_HINT`) and
  * Chromium (Debian: `apt-get install chromium`; another binary with `CHROMIUM_PATH=...`). Chromium
  * is driven with `puppeteer-core`, which downloads no browser. tests/figures_test.ts runs the same
  * checks without the screenshots.
@@ -330,6 +330,60 @@ export function figureOutputs(nb: Notebook): FigureOutput[] {
       }
     });
   });
+  return found;
+}
+
+/**
+ * What is wrong with an executed notebook's outputs: a cell that raised an error, a cell that
+ * calls `await show(…)` (which waits until its figure is sent) without a Plotly figure among its
+ * outputs, or a notebook that plots but has no figure at all. (A bare `plot(…)` ending a cell can
+ * lose its output to a race in Deno's kernel, so such cells are only counted.)
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { executionProblems } from "./figures.ts";
+ *
+ * const nb = {
+ *   cells: [
+ *     { cell_type: "code", source: ["await show(figure);\n"], outputs: [] },
+ *     { cell_type: "code", source: "x", outputs: [{ output_type: "error", ename: "TypeError" }] },
+ *   ],
+ * };
+ * assert.deepEqual(executionProblems(nb), [
+ *   "cell 1 calls show() but has no application/vnd.plotly.v1+json output",
+ *   "cell 2 raised TypeError",
+ *   "1 cell(s) plot, but no output is a application/vnd.plotly.v1+json figure",
+ * ]);
+ * ```
+ *
+ * @param nb an executed notebook
+ * @returns the problems, none when the notebook ran cleanly and drew its figures
+ */
+export function executionProblems(nb: Notebook): string[] {
+  const found: string[] = [];
+  let plotCells = 0;
+  let figures = 0;
+  nb.cells.forEach((cell, c) => {
+    if (cell.cell_type !== "code") return;
+    const source = cell.source as string | string[] | undefined;
+    const code = Array.isArray(source) ? source.join("") : source ?? "";
+    const outputs = cell.outputs ?? [];
+    for (const output of outputs) {
+      if (output.output_type === "error") {
+        found.push(`cell ${c + 1} raised ${output.ename ?? "an error"}`);
+      }
+    }
+    const hasFigure = outputs.some((output) => output.data?.[PLOTLY_MIME] !== undefined);
+    if (hasFigure) figures++;
+    if (/\b(plot|show)\s*\(/.test(code)) plotCells++;
+    if (/\bawait\s+show\s*\(/.test(code) && !hasFigure) {
+      found.push(`cell ${c + 1} calls show() but has no ${PLOTLY_MIME} output`);
+    }
+  });
+  if (plotCells > 0 && figures === 0) {
+    found.push(`${plotCells} cell(s) plot, but no output is a ${PLOTLY_MIME} figure`);
+  }
   return found;
 }
 
@@ -738,6 +792,10 @@ async function renderNotebook(
   if (options.execute) {
     executed = await executeNotebook(notebook, join(options.work, "executed"));
     timing += `executed in ${lap()}, `;
+  }
+  if (options.execute) {
+    const failed = executionProblems(await readNotebook(executed));
+    if (failed.length > 0) return failed;
   }
   const stored = await storedOutputs(executed);
   if (stored.outputs === 0) {

@@ -1,5 +1,6 @@
 /**
- * The notebooks' figures draw in a browser: every notebook is executed headless, exported to HTML
+ * The notebooks run and their figures draw in a browser: every notebook is executed headless (no
+ * cell may raise, and every cell that shows a figure must have one), exported to HTML
  * with `jupyter nbconvert --to html`, and loaded in headless Chromium without network access,
  * where every Plotly figure must draw all of its traces (see notebooks/figures.ts). The stored
  * outputs of each notebook (what a reader of the repository sees) are checked the same way, and
@@ -18,6 +19,7 @@ import { join } from "node:path";
 import {
   addFigurePngs,
   executeNotebook,
+  executionProblems,
   exportHtml,
   FigureBrowser,
   figureIdOf,
@@ -31,6 +33,7 @@ import {
   type PageReport,
   parseNotebook,
   problems,
+  readNotebook,
   storedOutputs,
 } from "../notebooks/figures.ts";
 import { plot, PLOTLY_MIME } from "../notebooks/plot.ts";
@@ -69,7 +72,7 @@ function assertDrawn(what: string, report: PageReport, figures: number): void {
 }
 
 Deno.test({
-  name: "every notebook's figures draw all their traces in headless Chromium",
+  name: "every notebook runs headless and its figures draw all their traces in Chromium",
   ignore: missing !== undefined && !ci,
   // One Chromium serves every step; it is started and stopped in this test.
   async fn(t) {
@@ -83,6 +86,8 @@ Deno.test({
 
         const fresh = await t.step(`${name}, executed now`, async () => {
           const executed = await executeNotebook(path, join(work, "executed"));
+          const failed = executionProblems(await readNotebook(executed));
+          assert.deepEqual(failed, [], `${name} (executed):\n${failed.join("\n")}`);
           const { figures } = await storedOutputs(executed);
           const html = await exportHtml(executed, join(work, "html"));
           assertDrawn(`${name} (executed)`, await browser.check(html), figures);
