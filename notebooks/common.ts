@@ -1,9 +1,10 @@
 /**
  * Helpers shared by the notebooks: the backend to run on ({@linkcode pickBackend}), how big a run
  * to make ({@linkcode scale}), a live progress line ({@linkcode progressLine}), output that is not
- * lost when a cell ends ({@linkcode flush}), the norms' colours ({@linkcode NORM_STYLE}) and
- * binned histograms ({@linkcode histogram}) for figures, and the results of command-line training
- * runs ({@linkcode loadResults}).
+ * lost when a cell ends ({@linkcode flush}), the norms' colours ({@linkcode NORM_STYLE}), binned
+ * histograms ({@linkcode histogram}) and mean ± std over runs ({@linkcode meanStd}) for figures,
+ * tables that render on code hosts ({@linkcode showTable}), and the results of command-line
+ * training runs ({@linkcode loadResults}).
  *
  * Everything here also works outside Jupyter (in `deno test`, or a script), where output goes to
  * the console instead of a notebook display.
@@ -484,9 +485,81 @@ export function histogram(values: ArrayLike<number>, options: HistogramOptions =
   return { x, y, width };
 }
 
+/** Mean and standard deviation of some numbers; see {@linkcode meanStd}. */
+export interface MeanStd {
+  /** The mean (NaN for no values). */
+  mean: number;
+  /** The sample standard deviation (n − 1 in the denominator; 0 for one value). */
+  std: number;
+  /** How many values. */
+  n: number;
+}
+
+/**
+ * The mean and sample standard deviation of `values`, for the ±1 std bands and the "mean ± std"
+ * entries of tables over runs.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { meanStd } from "./common.ts";
+ *
+ * assert.deepEqual(meanStd([2, 4, 6]), { mean: 4, std: 2, n: 3 });
+ * assert.deepEqual(meanStd([5]), { mean: 5, std: 0, n: 1 });
+ * ```
+ *
+ * @param values the numbers, e.g. one measure of each run
+ * @returns mean, standard deviation and count
+ */
+export function meanStd(values: readonly number[]): MeanStd {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const sq = values.reduce((a, b) => a + (b - mean) ** 2, 0);
+  return { mean, std: n > 1 ? Math.sqrt(sq / (n - 1)) : 0, n };
+}
+
+/**
+ * Shows a table: in Jupyter as Markdown (which code hosts render in a stored notebook, unlike
+ * `console.table`'s box drawing in a proportional font), elsewhere with `console.table`. Each row
+ * is an object whose keys are the column headers; cells are shown as `String(value)`.
+ *
+ * @example
+ * ```ts
+ * import { showTable } from "./common.ts";
+ *
+ * await showTable([
+ *   { norm: "Default norm", "backward NFE": 19784 },
+ *   { norm: "Seminorm", "backward NFE": 11618 },
+ * ]);
+ * ```
+ *
+ * @param rows the rows, one object each, with the same keys
+ */
+export async function showTable(rows: readonly Record<string, unknown>[]): Promise<void> {
+  const jupyter = jupyterApi();
+  if (jupyter === undefined || rows.length === 0) {
+    console.table(rows);
+    return;
+  }
+  const columns = Object.keys(rows[0]);
+  const cell = (v: unknown) => String(v ?? "").replaceAll("|", "\\|");
+  const markdown = [
+    `| ${columns.map(cell).join(" | ")} |`,
+    `| ${columns.map(() => "---").join(" | ")} |`,
+    ...rows.map((row) => `| ${columns.map((c) => cell(row[c])).join(" | ")} |`),
+  ].join("\n");
+  const plain = [columns, ...rows.map((row) => columns.map((c) => cell(row[c])))]
+    .map((line) => line.join("\t")).join("\n");
+  await jupyter.display({ "text/markdown": markdown, "text/plain": plain }, { raw: true });
+  await settle();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Results of command-line runs
 // ---------------------------------------------------------------------------------------------
+
+/** The repository's `data/` folder, where data sets (e.g. synthetic speech) are made and kept. */
+export const DATA_DIR: string = fileURLToPath(new URL("../data/", import.meta.url));
 
 /** The repository's `results/` folder, where the command-line experiments save their runs. */
 export const RESULTS_DIR: string = fileURLToPath(new URL("../results/", import.meta.url));

@@ -8,16 +8,17 @@
  * of each figure to `docs/figures/<notebook>-<n>.png`.
  *
  * With `--save-notebooks` (`deno task notebooks`), each executed notebook whose figures draw is
- * stored over the original, with its outputs, and with a PNG of each figure added to the figure's
- * output (`image/png`, next to `application/vnd.plotly.v1+json` and `text/html`): code hosts'
- * notebook previews run no scripts and show the PNG, while Jupyter frontends keep drawing the
- * interactive figure (they rank the Plotly and HTML forms above PNG). A figure's output is found
- * by the id of its `<div>` (see `FIGURE_ID_PREFIX` in notebooks/plot.ts).
+ * stored over the original, with its outputs, each figure's output holding the Plotly figure
+ * (`application/vnd.plotly.v1+json`) and its PNG (`image/png`) in place of the live `text/html`
+ * form: code hosts' notebook previews (GitHub's) rank `text/html` above PNG and run no scripts, so
+ * they would show a stored HTML figure blank; with the PNG they show the picture, and frontends
+ * that render Plotly's MIME type (JupyterLab with Plotly's extension, VS Code) keep the
+ * interactive figure. A figure's output is found by the id of its `<div>` (see
+ * `FIGURE_ID_PREFIX` in notebooks/plot.ts).
  *
  * ```sh
  * deno task figures                      # every notebook, executed fresh
  * deno task figures 01_seminorm          # one notebook
- * deno task figures --stored             # the notebooks' stored outputs, without executing
  * deno task figures --save-notebooks     # also store the executed notebooks, outputs and PNGs
  * deno task figures --out /tmp/figs --keep
  * ```
@@ -35,7 +36,7 @@ import { basename, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import { FIGURE_ID_PREFIX, OUTPUT_METADATA_KEY, PLOTLY_MIME } from "./plot.ts";
+import { FIGURE_ID_PREFIX, isPlotlyJsPart, OUTPUT_METADATA_KEY, PLOTLY_MIME } from "./plot.ts";
 
 /** The notebooks folder. */
 export const NOTEBOOKS_DIR: string = fileURLToPath(new URL(".", import.meta.url));
@@ -221,9 +222,16 @@ export interface StoredOutputs {
   figures: number;
   /** The figure outputs without a PNG (`image/png`), named as in {@linkcode describeOutput}. */
   withoutPng: string[];
+  /** The figure outputs that keep the live `text/html` form, which code hosts show blank. */
+  withHtml: string[];
+  /** Outputs that embed a part of plotly.js (see {@linkcode dropPlotlyJs}). */
+  plotlyJsParts: number;
 }
 
-/** Counts a notebook's stored outputs, the Plotly figures among them, and those without a PNG. */
+/**
+ * Counts a notebook's stored outputs, the Plotly figures among them, and those without a PNG or
+ * with HTML (see {@linkcode addFigurePngs}).
+ */
 export async function storedOutputs(notebook: string): Promise<StoredOutputs> {
   const nb = await readNotebook(notebook);
   const figures = figureOutputs(nb);
@@ -232,6 +240,11 @@ export async function storedOutputs(notebook: string): Promise<StoredOutputs> {
     figures: figures.length,
     withoutPng: figures.filter((f) => typeof f.output.data?.[PNG_MIME] !== "string")
       .map(describeOutput),
+    withHtml: figures.filter((f) => f.output.data?.[HTML_MIME] !== undefined).map(describeOutput),
+    plotlyJsParts: nb.cells.reduce(
+      (n, cell) => n + (cell.outputs ?? []).filter(isLibrary).length,
+      0,
+    ),
   };
 }
 
@@ -240,6 +253,7 @@ export async function storedOutputs(notebook: string): Promise<StoredOutputs> {
 // ---------------------------------------------------------------------------------------------
 
 const PNG_MIME = "image/png";
+const HTML_MIME = "text/html";
 
 /** One output of a code cell, as stored in a notebook (nbformat 4). */
 export interface NotebookOutput {
@@ -426,10 +440,11 @@ export function figureIdOf(output: NotebookOutput): string | undefined {
 }
 
 /**
- * Adds to each Plotly figure output of a notebook the PNG of its figure (`image/png`, base64), or
- * replaces the one it has; the figure is found by its `<div>` id ({@linkcode figureIdOf}).
- * Jupyter frontends keep showing the interactive forms (they rank Plotly's MIME type and HTML above
- * PNG); viewers that run no scripts show the PNG.
+ * Gives each Plotly figure output of a notebook the PNG of its figure (`image/png`, base64) in
+ * place of its `text/html` form; the figure is found by its `<div>` id ({@linkcode figureIdOf}),
+ * which stays in the output's metadata. Viewers that run no scripts (code hosts, which rank HTML
+ * above PNG and would show the script-less HTML blank) show the PNG; frontends that render
+ * Plotly's MIME type keep the interactive figure.
  *
  * @param nb the notebook, changed in place
  * @param pngs PNG files by figure id, e.g. the `png` of each {@linkcode FigureReport}
@@ -448,8 +463,40 @@ export function addFigurePngs(nb: Notebook, pngs: ReadonlyMap<string, Uint8Array
       continue;
     }
     figure.output.data![PNG_MIME] = Buffer.from(png).toString("base64");
+    delete figure.output.data![HTML_MIME];
+    figure.output.metadata = {
+      ...figure.output.metadata,
+      [OUTPUT_METADATA_KEY]: { figure: id },
+    };
   }
   return missing;
+}
+
+/** Whether an output is a part of plotly.js embedded by plot.ts (and nothing else). */
+function isLibrary(output: NotebookOutput): boolean {
+  const html = output.data?.[HTML_MIME];
+  const text = Array.isArray(html) ? html.join("") : html;
+  return typeof text === "string" && isPlotlyJsPart(text);
+}
+
+/**
+ * Removes the outputs that embed plotly.js (plot.ts sends the library before a session's first
+ * figure, 2 MB in five outputs). Once {@linkcode addFigurePngs} has put PNGs in place of the
+ * figures' HTML nothing in the stored notebook uses it; when the notebook runs again, the first
+ * figure embeds it again.
+ *
+ * @param nb the notebook, changed in place
+ * @returns how many outputs were removed
+ */
+export function dropPlotlyJs(nb: Notebook): number {
+  let removed = 0;
+  for (const cell of nb.cells) {
+    if (cell.outputs === undefined) continue;
+    const kept = cell.outputs.filter((output) => !isLibrary(output));
+    removed += cell.outputs.length - kept.length;
+    cell.outputs = kept;
+  }
+  return removed;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -741,7 +788,6 @@ headless Chromium that every Plotly figure drew all its traces, and saves each f
 <out>/<notebook>-<n>.png.
 
 options:
-  --stored           use the notebooks' stored outputs instead of executing them
   --save-notebooks   store each executed notebook whose figures draw, with its outputs and
                      a PNG of each figure (for viewers that run no scripts), over the original
   --out DIR          folder for the PNG files (default docs/figures)
@@ -764,8 +810,6 @@ function resolveNotebook(name: string): string {
 
 /** Options of {@linkcode renderNotebook}. */
 interface RenderOptions {
-  /** Execute the notebook first (else render its stored outputs). */
-  execute: boolean;
   /** Store the executed notebook over the original when its figures draw. */
   save: boolean;
   /** Folder for the PNG files; none without. */
@@ -774,7 +818,7 @@ interface RenderOptions {
   work: string;
 }
 
-/** Executes (or takes) a notebook, renders it and prints what it drew; returns the problems. */
+/** Executes a notebook, renders it and prints what it drew; returns the problems. */
 async function renderNotebook(
   notebook: string,
   browser: FigureBrowser,
@@ -787,26 +831,14 @@ async function renderNotebook(
     t = performance.now();
     return `${s.toFixed(1)} s`;
   };
-  let executed = notebook;
-  let timing = "";
-  if (options.execute) {
-    executed = await executeNotebook(notebook, join(options.work, "executed"));
-    timing += `executed in ${lap()}, `;
-  }
-  if (options.execute) {
-    const failed = executionProblems(await readNotebook(executed));
-    if (failed.length > 0) return failed;
-  }
+  const executed = await executeNotebook(notebook, join(options.work, "executed"));
+  let timing = `executed in ${lap()}, `;
+  const failed = executionProblems(await readNotebook(executed));
+  if (failed.length > 0) return failed;
   const stored = await storedOutputs(executed);
-  if (stored.outputs === 0) {
-    return [
-      "no stored outputs to render; execute it (without --stored), or store them with: " +
-      `deno task figures --save-notebooks ${name}`,
-    ];
-  }
   const html = await exportHtml(executed, join(options.work, "html"));
   timing += `exported in ${lap()}, `;
-  const save = options.save && options.execute;
+  const save = options.save;
   const report = await browser.check(html, {
     screenshotDir: options.screenshotDir,
     prefix: name.replace(/\.ipynb$/, ""),
@@ -819,17 +851,11 @@ async function renderNotebook(
       `${stored.figures} figure outputs in the notebook, ${report.figures.length} on the page`,
     );
   }
-  if (!options.execute && stored.withoutPng.length > 0) {
-    found.push(
-      `${stored.withoutPng.length} figure output(s) without a PNG for viewers that run no ` +
-        `scripts (${stored.withoutPng.join("; ")}); store the notebook again with: ` +
-        `deno task notebooks ${name}`,
-    );
-  }
   if (save && found.length === 0) {
     const nb = await readNotebook(executed);
     const pngs = new Map(report.figures.flatMap((f) => f.png ? [[f.id, f.png] as const] : []));
     const missing = addFigurePngs(nb, pngs);
+    dropPlotlyJs(nb);
     if (missing.length > 0) {
       found.push(...missing.map((m) => `cannot store a PNG for ${m}`));
     } else {
@@ -855,7 +881,6 @@ async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: {
-      stored: { type: "boolean", default: false },
       "save-notebooks": { type: "boolean", default: false },
       out: { type: "string", default: FIGURES_DIR },
       "no-screenshots": { type: "boolean", default: false },
@@ -868,9 +893,6 @@ async function main(args: string[]): Promise<number> {
   if (values.help) {
     console.log(USAGE);
     return 0;
-  }
-  if (values.stored && values["save-notebooks"]) {
-    throw new Error("--stored and --save-notebooks exclude each other: --stored executes nothing");
   }
   const missing = missingTools();
   if (missing) throw new Error(`${missing}; ${INSTALL_HINT}`);
@@ -886,7 +908,6 @@ async function main(args: string[]): Promise<number> {
       const name = basename(notebook);
       try {
         const found = await renderNotebook(notebook, browser, {
-          execute: !values.stored,
           save: values["save-notebooks"],
           screenshotDir: values["no-screenshots"] ? undefined : values.out,
           work,

@@ -16,8 +16,9 @@
  * Each figure's `<div>` has an id made of a counter and a hash of the figure
  * ({@linkcode FIGURE_ID_PREFIX}), which `show` also puts in the output's metadata
  * (`metadata.fasterode.figure`): a notebook run twice on the same data stores the same ids, and
- * notebooks/figures.ts finds the output of each figure it renders, to store a PNG of it in the
- * output (`image/png`, for viewers that run no scripts, such as code hosts' notebook previews).
+ * notebooks/figures.ts finds the output of each figure it renders: a stored notebook keeps the
+ * figure and a PNG of it (`image/png`) in place of the HTML, for viewers that run no scripts, such
+ * as code hosts' notebook previews, and drops the embedded library.
  *
  * @module
  */
@@ -305,6 +306,35 @@ function plotlyJsParts(): string[] {
   }
   parts[n - 1] += `<script type="text/javascript">\n${loaderScript(key, n)}\n</script>\n`;
   return parts;
+}
+
+/** The comment that opens every part of the embedded library; see {@linkcode isPlotlyJsPart}. */
+const PART_MARKER =
+  /^<script type="text\/javascript">\/\* plotly\.js \S+ \(MIT\), part \d+\/\d+ \*\//;
+
+/**
+ * Whether an output's `text/html` is a part of the plotly.js library that {@linkcode show} embeds
+ * before the first figure of a session (rather than a figure). A notebook stored with PNGs of its
+ * figures in place of their HTML (notebooks/figures.ts) no longer needs these parts.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isPlotlyJsPart, plot } from "./plot.ts";
+ *
+ * const figure = plot({ data: [{ y: [1, 2], type: "scatter" }] }, { includePlotlyJs: false });
+ * assert.equal(isPlotlyJsPart(figure.bundle()["text/html"]), false);
+ * assert.equal(
+ *   isPlotlyJsPart('<script type="text/javascript">/* plotly.js 4.1.2 (MIT), part 1/5 *' + "/"),
+ *   true,
+ * );
+ * ```
+ *
+ * @param html an output's `text/html`
+ * @returns true for a library part
+ */
+export function isPlotlyJsPart(html: string): boolean {
+  return PART_MARKER.test(html);
 }
 
 /** The script that turns the stored parts into `window.Plotly` and draws the waiting figures. */

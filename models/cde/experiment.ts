@@ -33,7 +33,7 @@
  *   paper's rtol 1e-3 and atol 1e-6. Both norms together take 7–8 minutes on 2 CPU cores with
  *   the wasm backend; generating the clips takes 1.5–3.5 minutes once (reused after), their
  *   MFCCs about 6 s once (cached). It reaches about 55% test accuracy (chance: 10%) with either
- *   norm, and the seminorm takes about 65% fewer backward NFE (`bench/cde_small.md`).
+ *   norm, and the seminorm takes about 65% fewer backward NFE (bench/RESULTS.md).
  *
  * **Why the small preset scales the time channel.** The control's channel 0 is the frame index,
  * `0 … 160` in the seed, so `z` integrates `tanh(·)·dt` over 160 time units: at initialisation
