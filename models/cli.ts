@@ -1,10 +1,14 @@
 /**
- * Command-line parsing shared by the experiments (`deno task cde`, `deno task acrobot`): strict
- * flags with messages that say what was wrong and point to `--help`.
+ * The command line shared by the experiments (`deno task cde`, `deno task acrobot`): strict flags
+ * with messages that say what was wrong and point to `--help` ({@linkcode parseFlags},
+ * {@linkcode choice}, {@linkcode numberFlag}), usage errors as exit code 2
+ * ({@linkcode parseCommandLine}), the backend for a preset ({@linkcode experimentBackend}) and the
+ * entry point's error handling ({@linkcode runMain}).
  *
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { type BackendName, hasHardwareGpu, useBackend } from "../backend.ts";
 
 /**
  * Parses `args` against `options` (node:util `parseArgs`, strict, no positionals), turning its
@@ -86,4 +90,97 @@ export function numberFlag(flag: string, text: string, integer: boolean, min: nu
     throw new RangeError(`--${flag} must be ${what}, got "${text}"`);
   }
   return value;
+}
+
+/** The message of a thrown value. */
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Parses an experiment's command line: `parse` turns the flags into options (or `"help"`), and
+ * `check` may reject options before any work starts. A usage error is printed as `error: …` and
+ * gives exit code 2, `--help` prints `usage` and gives 0; otherwise the options are returned.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { numberFlag, parseCommandLine, parseFlags } from "./cli.ts";
+ *
+ * const parse = (args: string[]) => {
+ *   const values = parseFlags(args, { epochs: { type: "string" }, help: { type: "boolean" } });
+ *   if (values.help) return "help" as const;
+ *   return { epochs: numberFlag("epochs", String(values.epochs ?? "1"), true, 1) };
+ * };
+ * assert.deepEqual(parseCommandLine(["--epochs", "3"], parse, "usage: …"), { epochs: 3 });
+ * assert.equal(parseCommandLine(["--epochs", "0"], parse, "usage: …"), 2); // prints the error
+ * assert.equal(parseCommandLine(["--help"], parse, "usage: …"), 0); // prints the usage
+ * ```
+ *
+ * @param args the command line's arguments
+ * @param parse flags to options, or `"help"`
+ * @param usage the `--help` text
+ * @param check throws on options that cannot run (optional)
+ * @returns the options, or the exit code when there is nothing to run
+ */
+export function parseCommandLine<T>(
+  args: string[],
+  parse: (args: string[]) => T | "help",
+  usage: string,
+  check: (options: T) => void = () => {},
+): T | number {
+  try {
+    const options = parse(args);
+    if (options === "help") {
+      console.log(usage);
+      return 0;
+    }
+    check(options);
+    return options;
+  } catch (error) {
+    console.error(`error: ${messageOf(error)}`);
+    return 2;
+  }
+}
+
+/**
+ * Starts the backend an experiment runs on: the one asked for, else `webgpu` for the `paper`
+ * preset when there is a hardware GPU, else `wasm` (saying so on stderr for `paper`, which is
+ * slow without a GPU).
+ *
+ * @param asked the `--backend` flag, if given
+ * @param preset the preset
+ * @returns the active backend
+ */
+export async function experimentBackend(
+  asked: BackendName | undefined,
+  preset: string | undefined,
+): Promise<BackendName> {
+  let backend = asked;
+  if (backend === undefined) {
+    backend = preset === "paper" && await hasHardwareGpu() ? "webgpu" : "wasm";
+    if (preset === "paper" && backend === "wasm") {
+      console.error("no hardware GPU found: running the paper preset on wasm (slow)");
+    }
+  }
+  return await useBackend(backend);
+}
+
+/**
+ * Runs an experiment's `main` as the program: exits with its code, or prints the error of a
+ * failed run (`error: …`, without a stack) and exits with 1.
+ *
+ * @param main the command line's function
+ * @param args the arguments (default `Deno.args`)
+ */
+export async function runMain(
+  main: (args: string[]) => Promise<number>,
+  args: string[] = Deno.args,
+): Promise<never> {
+  try {
+    Deno.exit(await main(args));
+  } catch (error) {
+    console.error(`error: ${messageOf(error)}`);
+    Deno.exit(1);
+  }
 }

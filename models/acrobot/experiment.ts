@@ -67,8 +67,15 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { choice, numberFlag, parseFlags } from "../cli.ts";
-import { type BackendName, hasHardwareGpu, useBackend } from "../../backend.ts";
+import {
+  choice,
+  experimentBackend,
+  numberFlag,
+  parseCommandLine,
+  parseFlags,
+  runMain,
+} from "../cli.ts";
+import type { BackendName } from "../../backend.ts";
 import {
   configName,
   type ProgressEvent,
@@ -717,26 +724,10 @@ function describeSettings(r: AcrobotExperimentResult): string {
  * itself are thrown.
  */
 export async function acrobotMain(args: string[]): Promise<number> {
-  let options: AcrobotCliOptions | "help";
-  try {
-    options = parseAcrobotArgs(args);
-  } catch (error) {
-    console.error(`error: ${error instanceof Error ? error.message : error}`);
-    return 2;
-  }
-  if (options === "help") {
-    console.log(ACROBOT_USAGE);
-    return 0;
-  }
-  const { backend: asked, ...experiment } = options;
-  let backend = asked;
-  if (backend === undefined) {
-    backend = experiment.preset === "paper" && await hasHardwareGpu() ? "webgpu" : "wasm";
-    if (experiment.preset === "paper" && backend === "wasm") {
-      console.error("no hardware GPU found: running the paper preset on wasm (slow)");
-    }
-  }
-  await useBackend(backend);
+  const options = parseCommandLine(args, parseAcrobotArgs, ACROBOT_USAGE);
+  if (typeof options === "number") return options;
+  const { backend, ...experiment } = options;
+  await experimentBackend(backend, experiment.preset);
   const wall = performance.now();
   const result = await runAcrobotExperiment({
     ...experiment,
@@ -773,6 +764,4 @@ export async function acrobotMain(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  Deno.exit(await acrobotMain(Deno.args));
-}
+if (import.meta.main) await runMain(acrobotMain);

@@ -69,8 +69,15 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { choice, numberFlag, parseFlags } from "../cli.ts";
-import { type BackendName, hasHardwareGpu, useBackend } from "../../backend.ts";
+import {
+  choice,
+  experimentBackend,
+  numberFlag,
+  parseCommandLine,
+  parseFlags,
+  runMain,
+} from "../cli.ts";
+import type { BackendName } from "../../backend.ts";
 import {
   configName,
   type Metrics,
@@ -1038,33 +1045,13 @@ function describe(r: CdeExperimentResult): string {
  * itself (missing data, no network for `--download`, no espeak-ng) are thrown.
  */
 export async function cdeMain(args: string[]): Promise<number> {
-  let options: CdeCliOptions | "help";
-  try {
-    options = parseCdeArgs(args);
-  } catch (error) {
-    console.error(`error: ${error instanceof Error ? error.message : error}`);
-    return 2;
-  }
-  if (options === "help") {
-    console.log(CDE_USAGE);
-    return 0;
-  }
-  const { backend: asked, ...experiment } = options;
-  try {
-    resolveCdeSettings(experiment);
-    resolveData(experiment, experiment.preset ?? "small");
-  } catch (error) {
-    console.error(`error: ${error instanceof Error ? error.message : error}`);
-    return 2;
-  }
-  let backend = asked;
-  if (backend === undefined) {
-    backend = experiment.preset === "paper" && await hasHardwareGpu() ? "webgpu" : "wasm";
-    if (experiment.preset === "paper" && backend === "wasm") {
-      console.error("no hardware GPU found: running the paper preset on wasm (slow)");
-    }
-  }
-  await useBackend(backend);
+  const options = parseCommandLine(args, parseCdeArgs, CDE_USAGE, (o) => {
+    resolveCdeSettings(o);
+    resolveData(o, o.preset ?? "small");
+  });
+  if (typeof options === "number") return options;
+  const { backend, ...experiment } = options;
+  await experimentBackend(backend, experiment.preset);
   const wall = performance.now();
   const result = await runCdeExperiment({
     ...experiment,
@@ -1095,11 +1082,4 @@ export async function cdeMain(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await cdeMain(Deno.args));
-  } catch (error) {
-    console.error(`error: ${error instanceof Error ? error.message : error}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runMain(cdeMain);
