@@ -2,20 +2,9 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { adjointValueAndGrads, odeintAdjoint } from "../../adjoint/mod.ts";
 import { odeint, odeintSync } from "../../solvers/mod.ts";
+import { assertClose, values } from "../helpers.ts";
 
 await tf.setBackend("cpu");
-
-async function values(x: tf.Tensor): Promise<number[]> {
-  return Array.from(await x.data());
-}
-
-function close(actual: number[], expected: number[], rtol: number, atol: number, what: string) {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  actual.forEach((a, i) => {
-    const tol = atol + rtol * Math.abs(expected[i]);
-    assert.ok(Math.abs(a - expected[i]) <= tol, `${what}[${i}]: ${a} vs ${expected[i]} (±${tol})`);
-  });
-}
 
 /** A tensor holding `w` at every output time: L = Σ_k ⟨w_k, y(t_k)⟩, so dL/dys = w. */
 function weights(T: number, n: number): number[][] {
@@ -58,9 +47,9 @@ Deno.test("linear ODE: adjoint gradients equal the closed form at several output
     });
     const g = await sol.backward(dLdys);
     // Tolerances 1e-6 on each solve give gradients to ~1e-5 relative; 1e-4 adds float32 slack.
-    close(await values(g.params[0]), dTheta, 1e-4, 1e-5, `${norm} dL/dθ`);
-    close(await values(g.params[1]), dB, 1e-4, 1e-5, `${norm} dL/db`);
-    close(await values(g.y0), dY0, 1e-4, 1e-5, `${norm} dL/dy0`);
+    assertClose(await values(g.params[0]), dTheta, { rtol: 1e-4, atol: 1e-5 }, `${norm} dL/dθ`);
+    assertClose(await values(g.params[1]), dB, { rtol: 1e-4, atol: 1e-5 }, `${norm} dL/db`);
+    assertClose(await values(g.y0), dY0, { rtol: 1e-4, atol: 1e-5 }, `${norm} dL/dy0`);
     // One backward solve per output interval.
     assert.ok(g.stats.nfe > 0 && g.stats.nAccepted >= ts.length - 1);
     tf.dispose([sol.ys, g.y0, g.params]);
@@ -124,23 +113,24 @@ Deno.test("neural field: adjoint gradients agree with discretise-then-optimise a
     // Both are accurate to the solver tolerance (1e-6 relative per solve); 2e-3 covers the
     // different discretisations of forward and backward solves.
     for (let k = 0; k < params.length; k++) {
-      close(
-        await values(g.params[k]),
-        await values(dto.grads[params[k].name]),
-        2e-3,
-        2e-4,
-        `${norm} θ${k} vs DTO`,
-      );
+      assertClose(await values(g.params[k]), await values(dto.grads[params[k].name]), {
+        rtol: 2e-3,
+        atol: 2e-4,
+      }, `${norm} θ${k} vs DTO`);
     }
-    close(await values(g.y0 as tf.Tensor), await values(dtoY0), 2e-3, 2e-4, `${norm} y0 vs DTO`);
+    assertClose(
+      await values(g.y0 as tf.Tensor),
+      await values(dtoY0),
+      { rtol: 2e-3, atol: 2e-4 },
+      `${norm} y0 vs DTO`,
+    );
     // Finite differences: truncation + rounding ≈ 1e-4 absolute; compare at 5e-3 relative.
     for (const [k, idx] of [[0, 3], [1, 5], [2, 1]]) {
       const expected = await fd(params[k] as tf.Variable, idx);
-      close(
+      assertClose(
         [(await values(g.params[k]))[idx]],
         [expected],
-        5e-3,
-        5e-4,
+        { rtol: 5e-3, atol: 5e-4 },
         `${norm} θ${k}[${idx}] vs FD`,
       );
     }
@@ -184,7 +174,7 @@ Deno.test("the seminorm saves backward work on torchdiffeq's norm test field, sa
   // the largest gradient entry.
   full.grads.forEach((gf, k) => {
     const scale = Math.max(...gf.map(Math.abs));
-    close(semi.grads[k], gf, 0, 1e-3 * scale, `param ${k}`);
+    assertClose(semi.grads[k], gf, { rtol: 0, atol: 1e-3 * scale }, `param ${k}`);
   });
   tf.dispose([y0, dLdys, params]);
 });
@@ -220,7 +210,10 @@ Deno.test("a training step composes encoder → adjoint solve → readout (adjoi
   ]);
   assert.ok(Math.abs(value - (await values(dto.value))[0]) < 1e-5);
   for (const v of [E, W, R]) {
-    close(await values(grads[v.name]), await values(dto.grads[v.name]), 2e-3, 1e-4, v.name);
+    assertClose(await values(grads[v.name]), await values(dto.grads[v.name]), {
+      rtol: 2e-3,
+      atol: 1e-4,
+    }, v.name);
   }
   // The gradients feed an optimizer as they are; the loss goes down.
   tf.train.sgd(0.5).applyGradients(grads);
@@ -260,9 +253,12 @@ Deno.test("tuple states, unused parameters and the statistics of the backward so
   });
   const g = await sol.backward([tf.tensor([[0], [1]]), tf.tensor([[0], [0]])]);
   const s = Math.sqrt(2);
-  close(await values(g.params[0]), [-T * Math.sin(s * T) / (2 * s)], 1e-4, 1e-6, "dL/dk");
+  assertClose(await values(g.params[0]), [-T * Math.sin(s * T) / (2 * s)], {
+    rtol: 1e-4,
+    atol: 1e-6,
+  }, "dL/dk");
   assert.deepEqual(await values(g.params[1]), [0, 0, 0]);
-  close(await values(g.y0[0]), [Math.cos(s * T)], 1e-4, 1e-6, "dL/dx0");
+  assertClose(await values(g.y0[0]), [Math.cos(s * T)], { rtol: 1e-4, atol: 1e-6 }, "dL/dx0");
   assert.equal(g.stats.evalTs!.length, g.stats.nfe);
   assert.ok(g.stats.evalTs!.every((t) => t <= T + 1e-12), "backward evaluations run from T down");
   assert.ok(g.stats.acceptTs!.every((t, i, a) => i === 0 || t < a[i - 1]));

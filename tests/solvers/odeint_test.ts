@@ -8,28 +8,15 @@ import {
   StepSizeUnderflowError,
 } from "../../solvers/mod.ts";
 import { readFile } from "node:fs/promises";
+import { assertClose, values } from "../helpers.ts";
 
 await tf.setBackend("cpu");
-
-async function values(x: tf.Tensor): Promise<number[]> {
-  return Array.from(await x.data());
-}
 
 /** Runs `body` and asserts it created no net tensors (also when it throws). */
 async function noLeak(body: () => Promise<void>): Promise<void> {
   const before = tf.memory().numTensors;
   await body();
   assert.equal(tf.memory().numTensors, before, "tensors leaked");
-}
-
-function close(actual: number[], expected: number[], atol: number, what = "") {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  actual.forEach((a, i) => {
-    assert.ok(
-      Math.abs(a - expected[i]) <= atol,
-      `${what}[${i}]: ${a} vs ${expected[i]} (atol ${atol})`,
-    );
-  });
 }
 
 Deno.test("exponential decay matches e^{-t} at many output times (dense output)", async () => {
@@ -44,7 +31,7 @@ Deno.test("exponential decay matches e^{-t} at many output times (dense output)"
     assert.ok(sol.stats.nAccepted < 20, `steps ${sol.stats.nAccepted}`);
     // rtol 1e-6 on values ≤ 2 gives errors ~1e-6; the 4th-order dense output stays within a few
     // times that. 1e-5 leaves room for float32 rounding (ε ≈ 1.2e-7 per operation).
-    close(ys, ts.flatMap((t) => [Math.exp(-t), 2 * Math.exp(-t)]), 1e-5, "y");
+    assertClose(ys, ts.flatMap((t) => [Math.exp(-t), 2 * Math.exp(-t)]), { atol: 1e-5 }, "y");
     sol.ys.dispose();
   });
 });
@@ -57,13 +44,18 @@ Deno.test("harmonic oscillator as a tuple state, and solved backwards in time", 
     const fwd = await odeint(f, y0, ts, { rtol: 1e-6, atol: 1e-8 });
     assert.equal(fwd.ys.length, 2);
     // |error| ≲ 1e-6 per unit time; 1e-5 over t ≤ 5 plus float32 rounding.
-    close(await values(fwd.ys[0]), ts.map(Math.cos), 1e-5, "x");
-    close(await values(fwd.ys[1]), ts.map((t) => -Math.sin(t)), 1e-5, "v");
+    assertClose(await values(fwd.ys[0]), ts.map(Math.cos), { atol: 1e-5 }, "x");
+    assertClose(await values(fwd.ys[1]), ts.map((t) => -Math.sin(t)), { atol: 1e-5 }, "v");
     // Backwards from t = 5 to 0 returns to the initial condition.
     const y5 = [tf.tensor([Math.cos(5)]), tf.tensor([-Math.sin(5)])];
     const back = await odeint(f, y5, [5, 2, 0], { rtol: 1e-6, atol: 1e-8 });
-    close(await values(back.ys[0]), [5, 2, 0].map(Math.cos), 1e-5, "x backwards");
-    close(await values(back.ys[1]), [5, 2, 0].map((t) => -Math.sin(t)), 1e-5, "v backwards");
+    assertClose(await values(back.ys[0]), [5, 2, 0].map(Math.cos), { atol: 1e-5 }, "x backwards");
+    assertClose(
+      await values(back.ys[1]),
+      [5, 2, 0].map((t) => -Math.sin(t)),
+      { atol: 1e-5 },
+      "v backwards",
+    );
     tf.dispose([fwd.ys, back.ys, y0, y5]);
   });
 });
@@ -84,7 +76,7 @@ Deno.test("a linear system y' = A y converges to its equilibrium as the closed f
       atol: 1e-8,
     });
     // rtol 1e-6 on values ~1: 2e-5 covers the global error and float32 rounding.
-    close(await values(sol.ys), ts.flatMap(exact), 2e-5, "y");
+    assertClose(await values(sol.ys), ts.flatMap(exact), { atol: 2e-5 }, "y");
     tf.dispose([A, y0, sol.ys]);
   });
 });
@@ -158,7 +150,7 @@ Deno.test("jumpT steps exactly onto a discontinuity and costs fewer evaluations"
     const y0 = tf.tensor([0]);
     const plain = await odeint(f, y0, [0, 3], opts);
     const jumped = await odeint(f, y0, [0, 3], { ...opts, jumpT: [1], record: true });
-    close((await values(jumped.ys)).slice(1), [-1], 1e-6, "with jumpT");
+    assertClose((await values(jumped.ys)).slice(1), [-1], { atol: 1e-6 }, "with jumpT");
     assert.ok(jumped.stats.nfe < plain.stats.nfe, `${jumped.stats.nfe} vs ${plain.stats.nfe}`);
     assert.equal(jumped.stats.nRejected, 0);
     // A step ends exactly at t = 1 and f is evaluated just after it.
@@ -178,8 +170,8 @@ Deno.test("a kink (|t - 1|) is resolved with fewer evaluations when passed as st
   const opts = { rtol: 1e-6, atol: 1e-6 };
   const plain = await odeint(f, tf.tensor([0]), [0, 3], opts);
   const stepped = await odeint(f, tf.tensor([0]), [0, 3], { ...opts, stepT: [1] });
-  close((await values(stepped.ys)).slice(1), [2.5], 1e-5, "stepT");
-  close((await values(plain.ys)).slice(1), [2.5], 1e-4, "plain");
+  assertClose((await values(stepped.ys)).slice(1), [2.5], { atol: 1e-5 }, "stepT");
+  assertClose((await values(plain.ys)).slice(1), [2.5], { atol: 1e-4 }, "plain");
   assert.ok(stepped.stats.nfe < plain.stats.nfe, `${stepped.stats.nfe} vs ${plain.stats.nfe}`);
   tf.dispose([plain.ys, stepped.ys]);
 });
@@ -208,7 +200,7 @@ Deno.test("the PI controller solves to the same accuracy", async () => {
     atol: 1e-8,
     controller: { kind: "pi" },
   });
-  close((await values(sol.ys)).slice(1), [Math.exp(-5)], 1e-6, "PI");
+  assertClose((await values(sol.ys)).slice(1), [Math.exp(-5)], { atol: 1e-6 }, "PI");
   sol.ys.dispose();
 });
 
@@ -269,7 +261,7 @@ Deno.test("onFailure: 'return' gives the outputs reached and the status", async 
     assert.notEqual(sol.status, "success");
     assert.deepEqual(sol.ts, [0, 0.5, 0.9]);
     // y = 1 / (1 − t).
-    close(await values(sol.ys), [1, 2, 10], 1e-2, "y");
+    assertClose(await values(sol.ys), [1, 2, 10], { atol: 1e-2 }, "y");
     assert.ok((sol.error as OdeSolveError).nfe > 0);
     sol.ys.dispose();
   });
@@ -354,7 +346,7 @@ Deno.test("every adaptive method solves y' = -y to its tolerance", async () => {
       // steps, while the cubic Hermite interpolant of the others has a local error ~h⁴/384·|y⁗|,
       // up to ~1e-3 for the very long steps dopri8 takes here.
       const atol = method === "dopri5" || method === "tsit5" || method === "bosh3" ? 1e-4 : 1e-3;
-      close(await values(sol.ys), [1, Math.exp(-0.7), Math.exp(-2)], atol, method);
+      assertClose(await values(sol.ys), [1, Math.exp(-0.7), Math.exp(-2)], { atol: atol }, method);
       tf.dispose([y0, sol.ys]);
     });
   }
@@ -398,7 +390,12 @@ Deno.test("fixed-step methods: stepSize, clipping at the end, and their order of
     method: "rk4",
     stepSize: 0.5,
   });
-  close(await values(dense.ys), [1, Math.exp(-0.25), Math.exp(-1)], 1e-3, "rk4 dense");
+  assertClose(
+    await values(dense.ys),
+    [1, Math.exp(-0.25), Math.exp(-1)],
+    { atol: 1e-3 },
+    "rk4 dense",
+  );
   tf.dispose([y0, grid.ys, clipped.ys, dense.ys]);
 });
 
@@ -415,6 +412,6 @@ Deno.test("a step that rounds to just short of a break time snaps onto it", asyn
     record: true,
   });
   assert.ok(sol.stats.acceptTs!.includes(brk));
-  close((await values(sol.ys)).slice(1), [Math.exp(-1)], 1e-4, "y(1)");
+  assertClose((await values(sol.ys)).slice(1), [Math.exp(-1)], { atol: 1e-4 }, "y(1)");
   tf.dispose([y0, sol.ys]);
 });

@@ -5,6 +5,7 @@ import { odeintSync } from "../../../solvers/odeint.ts";
 import { acrobotTrajectories, windowsOf } from "../../../models/acrobot/dataset.ts";
 import { seededRandom, uniform } from "../../../models/random.ts";
 import { type DenseLayer, Symoden } from "../../../models/acrobot/symoden.ts";
+import { assertClose } from "../../helpers.ts";
 
 await tf.setBackend("cpu");
 
@@ -131,14 +132,6 @@ function observations(n: number, seed: number): number[][] {
   });
 }
 
-function close(actual: number[], expected: number[], rtol: number, atol: number, what: string) {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  actual.forEach((a, i) => {
-    const tol = atol + rtol * Math.abs(expected[i]);
-    assert.ok(Math.abs(a - expected[i]) <= tol, `${what}[${i}]: ${a} vs ${expected[i]} (±${tol})`);
-  });
-}
-
 Deno.test("(a) H, ∂H/∂p, ∂H/∂cos q, ∂H/∂sin q, dM⁻¹/dt and dx/dt match float64 finite differences", async () => {
   const model = new Symoden({ ...TINY, seed: 11 });
   const w = await weightsOf(model);
@@ -164,14 +157,19 @@ Deno.test("(a) H, ∂H/∂p, ∂H/∂cos q, ∂H/∂sin q, dM⁻¹/dt and dx/dt 
   // (a wrong sign, a transposed L, a missing term) is O(1).
   xs.forEach((xi, i) => {
     const r = terms64(w, xi);
-    close([got.H[i]], [r.H], 1e-4, 1e-5, `H #${i}`);
-    close(got.p[i], r.p, 1e-4, 1e-5, `p #${i}`);
-    close(got.dHdp[i], r.dHdp, 1e-4, 1e-5, `∂H/∂p #${i}`);
-    close(got.dHdp[i], xi.slice(4, 6), 1e-4, 1e-5, `∂H/∂p = q̇ #${i}`);
-    close(got.dHdcos[i], r.dHdcos, 1e-4, 1e-5, `∂H/∂cos q #${i}`);
-    close(got.dHdsin[i], r.dHdsin, 1e-4, 1e-5, `∂H/∂sin q #${i}`);
-    close(got.massInvDot[i].flat(), r.massInvDot, 1e-4, 1e-5, `dM⁻¹/dt #${i}`);
-    close(got.dxdt[i], r.dxdt, 1e-4, 1e-5, `dx/dt #${i}`);
+    assertClose([got.H[i]], [r.H], { rtol: 1e-4, atol: 1e-5 }, `H #${i}`);
+    assertClose(got.p[i], r.p, { rtol: 1e-4, atol: 1e-5 }, `p #${i}`);
+    assertClose(got.dHdp[i], r.dHdp, { rtol: 1e-4, atol: 1e-5 }, `∂H/∂p #${i}`);
+    assertClose(got.dHdp[i], xi.slice(4, 6), { rtol: 1e-4, atol: 1e-5 }, `∂H/∂p = q̇ #${i}`);
+    assertClose(got.dHdcos[i], r.dHdcos, { rtol: 1e-4, atol: 1e-5 }, `∂H/∂cos q #${i}`);
+    assertClose(got.dHdsin[i], r.dHdsin, { rtol: 1e-4, atol: 1e-5 }, `∂H/∂sin q #${i}`);
+    assertClose(
+      got.massInvDot[i].flat(),
+      r.massInvDot,
+      { rtol: 1e-4, atol: 1e-5 },
+      `dM⁻¹/dt #${i}`,
+    );
+    assertClose(got.dxdt[i], r.dxdt, { rtol: 1e-4, atol: 1e-5 }, `dx/dt #${i}`);
   });
   // The networks on their own: M⁻¹ (symmetric, ⪰ 0.1·I by construction), V, g, ∂V.
   const cs = tf.slice(x, [0, 0], [-1, 4]);
@@ -190,12 +188,12 @@ Deno.test("(a) H, ∂H/∂p, ∂H/∂cos q, ∂H/∂sin q, dM⁻¹/dt and dx/dt 
   xs.forEach((xi, i) => {
     const c4 = xi.slice(0, 4);
     const [a, b, c] = massInv64(w, c4);
-    close(mInvA[i].flat(), [a, b, b, c], 1e-5, 1e-6, `M⁻¹ #${i}`);
+    assertClose(mInvA[i].flat(), [a, b, b, c], { rtol: 1e-5, atol: 1e-6 }, `M⁻¹ #${i}`);
     assert.ok(a >= 0.1 && c >= 0.1 && a * c - b * b >= 0.01 - 1e-9, "M⁻¹ ⪰ 0.1·I");
-    close([VA[i]], mlp64(w.V, c4), 1e-5, 1e-6, `V #${i}`);
-    close(gA[i].flat(), mlp64(w.g, c4), 1e-5, 1e-6, `g #${i}`);
+    assertClose([VA[i]], mlp64(w.V, c4), { rtol: 1e-5, atol: 1e-6 }, `V #${i}`);
+    assertClose(gA[i].flat(), mlp64(w.g, c4), { rtol: 1e-5, atol: 1e-6 }, `g #${i}`);
     const fd = [0, 1, 2, 3].map((k) => fdDir((y) => mlp64(w.V, y), c4, unit(4, k), 1e-5)[0]);
-    close(dVA[i], fd, 1e-4, 1e-5, `∂V #${i}`);
+    assertClose(dVA[i], fd, { rtol: 1e-4, atol: 1e-5 }, `∂V #${i}`);
   });
   tf.dispose([cs, mInv, V, g, dV]);
   assert.throws(
@@ -300,7 +298,7 @@ Deno.test("(c) adjoint gradients of step() agree with discretise-then-optimise t
       // Both are accurate to the solver tolerance (1e-6 per solve) but take different steps
       // (forward vs backward solves): measured agreement ≈1e-5 of the gradient's largest entry.
       const scale = Math.max(...b.map(Math.abs));
-      close(a, b, 0, 2e-4 * scale + 1e-7, `${norm} ${v.name}`);
+      assertClose(a, b, { rtol: 0, atol: 2e-4 * scale + 1e-7 }, `${norm} ${v.name}`);
     }
     tf.dispose(step.grads);
   }

@@ -7,20 +7,9 @@ import {
   linearInterpolation,
   naturalCubicSpline,
 } from "../../../models/cde/mod.ts";
+import { assertClose, values } from "../../helpers.ts";
 
 await tf.setBackend("cpu");
-
-async function values(x: tf.Tensor): Promise<number[]> {
-  return Array.from(await x.data());
-}
-
-function close(actual: number[], expected: number[], tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  actual.forEach((a, i) => {
-    const t = tol * Math.max(1, Math.abs(expected[i]));
-    assert.ok(Math.abs(a - expected[i]) <= t, `${what}[${i}]: ${a} vs ${expected[i]} (±${t})`);
-  });
-}
 
 const T = [0, 0.4, 1, 1.5, 2.7, 3];
 /** Two paths, two channels, with kinks of both signs. */
@@ -78,7 +67,12 @@ Deno.test("f(z) = A constant: z(t) = z0 + A·(X(t) − X(t0)) at every output ti
       }
       // Exact in exact arithmetic (dz/dt is a polynomial of degree ≤ 2 in t on each piece, which
       // dopri5 integrates exactly); float32 accumulation over ~20 steps: 1e-5.
-      close(ys.slice(6 * k, 6 * k + 6), expected, 1e-5, `${scheme} z(${ts[k]})`);
+      assertClose(
+        ys.slice(6 * k, 6 * k + 6),
+        expected,
+        { rtol: 1e-5, atol: 1e-5 },
+        `${scheme} z(${ts[k]})`,
+      );
     }
     tf.dispose([sol.ys, x0]);
     assert.equal(tf.memory().numTensors, before, `${scheme}: leaked tensors`);
@@ -108,17 +102,20 @@ Deno.test("scalar exponential: z' = θ·z·(1ᵀ dX/dt), value and adjoint gradi
       atol: 1e-9,
       adjointOptions: { norm, record: true },
     });
-    close(
-      (await values(sol.ys)).slice(2),
-      z0v.map((z, b) => z * Math.exp(theta0 * S[b])),
-      1e-5,
-      "z(T)",
-    );
+    assertClose((await values(sol.ys)).slice(2), z0v.map((z, b) => z * Math.exp(theta0 * S[b])), {
+      rtol: 1e-5,
+      atol: 1e-5,
+    }, "z(T)");
     const g = await sol.backward(dLdys);
     // Tolerances 1e-7 per solve; float32 states: 1e-5 relative.
-    close(await values(g.y0), S.map((s) => Math.exp(theta0 * s)), 1e-5, `${norm} dL/dz0`);
+    assertClose(
+      await values(g.y0),
+      S.map((s) => Math.exp(theta0 * s)),
+      { rtol: 1e-5, atol: 1e-5 },
+      `${norm} dL/dz0`,
+    );
     const dTheta = S.reduce((acc, s, b) => acc + z0v[b] * s * Math.exp(theta0 * s), 0);
-    close(await values(g.params[0]), [dTheta], 1e-5, `${norm} dL/dθ`);
+    assertClose(await values(g.params[0]), [dTheta], { rtol: 1e-5, atol: 1e-5 }, `${norm} dL/dθ`);
     // The knots were passed as jumpT to the backward solve too: it steps onto each of them.
     for (const knot of T.slice(1, -1)) {
       assert.ok(g.stats.acceptTs!.includes(knot), `${norm}: backward missed knot ${knot}`);
@@ -147,7 +144,7 @@ Deno.test("linear control: jumpT at the knots (the default) costs fewer NFE than
   const a = await values(withJumps.ys);
   const b = await values(without.ys);
   // Same answer (both meet the tolerance; rejections near kinks keep the plain solve accurate).
-  close(b, a, 1e-4, "z with vs without jumpT");
+  assertClose(b, a, { rtol: 1e-4, atol: 1e-4 }, "z with vs without jumpT");
   assert.ok(
     withJumps.stats.nfe < without.stats.nfe,
     `jumpT NFE ${withJumps.stats.nfe} should be below plain NFE ${without.stats.nfe}`,

@@ -15,20 +15,9 @@ import {
   rectilinearInterpolation,
   rectilinearInterpolationCoeffs,
 } from "../../../models/cde/mod.ts";
+import { assertClose, values } from "../../helpers.ts";
 
 await tf.setBackend("cpu");
-
-async function values(x: tf.Tensor): Promise<number[]> {
-  return Array.from(await x.data());
-}
-
-function close(actual: number[], expected: number[], tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  actual.forEach((a, i) => {
-    const t = tol * Math.max(1, Math.abs(expected[i]));
-    assert.ok(Math.abs(a - expected[i]) <= t, `${what}[${i}]: ${a} vs ${expected[i]} (±${t})`);
-  });
-}
 
 /** X(t) and dX/dt(t) read back as arrays (and disposed). */
 async function at(X: Interpolation, t: number): Promise<{ x: number[]; dx: number[] }> {
@@ -88,8 +77,8 @@ Deno.test("every scheme reproduces an affine path exactly, extrapolation include
         }
       }
       // float32 coefficients and values of size ≤ ~10: a few ulps.
-      close(xv, ex, 1e-5, `${scheme} X(${t})`);
-      close(dx, edx, 1e-5, `${scheme} X'(${t})`);
+      assertClose(xv, ex, { rtol: 1e-5, atol: 1e-5 }, `${scheme} X(${t})`);
+      assertClose(dx, edx, { rtol: 1e-5, atol: 1e-5 }, `${scheme} X'(${t})`);
     }
     X.dispose();
     assert.equal(tf.memory().numTensors, before, `${scheme}: leaked tensors`);
@@ -116,7 +105,7 @@ Deno.test("derivative agrees with central finite differences of evaluate, all sc
       // Central differences of a cubic have error h²·|X'''|/6 ≲ 1e-3 here; float32 values of
       // size ~1 divided by 2h add ~1e-5.
       const fd = plus.x.map((v, i) => (v - minus.x[i]) / (2 * h));
-      close(dx, fd, 2e-3, `${scheme} X'(${t})`);
+      assertClose(dx, fd, { rtol: 2e-3, atol: 2e-3 }, `${scheme} X'(${t})`);
     }
     X.dispose();
   }
@@ -135,16 +124,16 @@ Deno.test("every scheme interpolates the observations and is continuous at the k
     for (let k = 0; k < T.length; k++) {
       const { x: xv } = await at(X, T[k]);
       const expected = data.flatMap((row) => row[k]);
-      close(xv, expected, 1e-5, `${scheme} X(t_${k})`);
+      assertClose(xv, expected, { rtol: 1e-5, atol: 1e-5 }, `${scheme} X(t_${k})`);
     }
     for (let k = 1; k < T.length - 1; k++) {
       const left = await at(X, T[k] - eps);
       const right = await at(X, T[k] + eps);
       // Values: continuous for every scheme (jump ≤ |X'|·2eps + float32 rounding).
-      close(left.x, right.x, 1e-4, `${scheme} X jump at t_${k}`);
+      assertClose(left.x, right.x, { rtol: 1e-4, atol: 1e-4 }, `${scheme} X jump at t_${k}`);
       if (scheme !== "linear") {
         // Hermite (C¹) and natural (C²): the derivative is continuous too.
-        close(left.dx, right.dx, 1e-4, `${scheme} X' jump at t_${k}`);
+        assertClose(left.dx, right.dx, { rtol: 1e-4, atol: 1e-4 }, `${scheme} X' jump at t_${k}`);
       }
     }
     X.dispose();
@@ -168,13 +157,13 @@ Deno.test("Hermite: slopes at the knots are the backward differences (torchcde's
     const d = (m[k] - b) / (3 * dt ** 2) - 2 * c / (3 * dt);
     return [xs[k], b, 2 * c, 3 * d];
   });
-  close(await values(coeffs), expected, 1e-5, "hermite coefficients");
+  assertClose(await values(coeffs), expected, { rtol: 1e-5, atol: 1e-5 }, "hermite coefficients");
   // The derivative at every knot (from the right) is the previous piece's slope.
   const X = new CubicSpline(coeffs, t);
   for (const [k, slope] of [[0, m[0]], [1, m[0]], [2, m[1]]] as const) {
-    close((await at(X, t[k] + 1e-7)).dx, [slope], 1e-4, `X'(t_${k}+)`);
+    assertClose((await at(X, t[k] + 1e-7)).dx, [slope], { rtol: 1e-4, atol: 1e-4 }, `X'(t_${k}+)`);
   }
-  close((await at(X, 3.5)).dx, [m[2]], 1e-5, "X'(t_3)");
+  assertClose((await at(X, 3.5)).dx, [m[2]], { rtol: 1e-5, atol: 1e-5 }, "X'(t_3)");
   tf.dispose([x, coeffs]);
   X.dispose();
 });
@@ -198,15 +187,20 @@ Deno.test("natural spline: closed form, and reproduces a natural spline on finer
   const X = await naturalCubicSpline(x, t);
   for (const s of [0, 0.1, 0.3, 0.77, 1, 1.2, 1.4, 1.9, 2]) {
     const { x: xv, dx } = await at(X, s);
-    close(xv, [S(s), 2 * S(s), S(s), 1], 1e-5, `natural X(${s})`);
-    close(dx, [dS(s), 2 * dS(s), dS(s), 0], 1e-5, `natural X'(${s})`);
+    assertClose(xv, [S(s), 2 * S(s), S(s), 1], { rtol: 1e-5, atol: 1e-5 }, `natural X(${s})`);
+    assertClose(dx, [dS(s), 2 * dS(s), dS(s), 0], { rtol: 1e-5, atol: 1e-5 }, `natural X'(${s})`);
   }
   // Natural boundary conditions: X'' = 0 at both ends (finite differences of X').
   for (const s of [0, 2]) {
     const h = 1e-3;
     const a = await at(X, s === 0 ? 0 : 2 - h);
     const b = await at(X, s === 0 ? h : 2);
-    close(a.dx.map((v, i) => (b.dx[i] - v) / h), [0, 0, 0, 0], 1e-2, `X''(${s})`);
+    assertClose(
+      a.dx.map((v, i) => (b.dx[i] - v) / h),
+      [0, 0, 0, 0],
+      { rtol: 1e-2, atol: 1e-2 },
+      `X''(${s})`,
+    );
   }
   tf.dispose(x);
   X.dispose();
@@ -218,12 +212,12 @@ Deno.test("natural spline: leading/trailing NaNs take the first/last observation
   const x = tf.tensor3d([[[NaN], [3], [5], [NaN]]]);
   const filled = tf.tensor3d([[[3], [3], [5], [5]]]);
   const [a, b] = [await naturalCubicCoeffs(x), await naturalCubicCoeffs(filled)];
-  close(await values(a), await values(b), 1e-6, "coefficients");
+  assertClose(await values(a), await values(b), { rtol: 1e-6, atol: 1e-6 }, "coefficients");
   // By symmetry of the data the spline passes through 4 at t = 1.5 with slope ≥ 2 (it overshoots
   // the linear slope of 2 between the plateaus, which natural splines do).
   const X = new CubicSpline(a);
   const mid = await at(X, 1.5);
-  close(mid.x, [4], 1e-6, "X(1.5)");
+  assertClose(mid.x, [4], { rtol: 1e-6, atol: 1e-6 }, "X(1.5)");
   assert.ok(mid.dx[0] > 2, `X'(1.5) = ${mid.dx[0]}`);
   tf.dispose([x, filled, a, b]);
   X.dispose();
@@ -244,14 +238,14 @@ Deno.test("NaN filling equals hand-computed torchcde values, per sample and chan
   ].flat(2);
   const before = tf.memory().numTensors;
   const filled = await fillMissing(x, t);
-  close(await values(filled), expected, 1e-6, "filled");
+  assertClose(await values(filled), expected, { rtol: 1e-6, atol: 1e-6 }, "filled");
   const coeffs = await linearInterpolationCoeffs(x, t);
-  close(await values(coeffs), expected, 1e-6, "linear coefficients");
+  assertClose(await values(coeffs), expected, { rtol: 1e-6, atol: 1e-6 }, "linear coefficients");
   tf.dispose([filled, coeffs]);
   // The Hermite spline fills the same way (its knot values are the filled data).
   const X = await hermiteCubicInterpolation(x, t);
   const atKnot2 = [...expected.slice(6, 9), ...expected.slice(21, 24)];
-  close((await at(X, 3)).x, atKnot2, 1e-5, "Hermite X(3)");
+  assertClose((await at(X, 3)).x, atKnot2, { rtol: 1e-5, atol: 1e-5 }, "Hermite X(3)");
   X.dispose();
   assert.equal(tf.memory().numTensors, before, "leaked tensors");
   x.dispose();
@@ -297,10 +291,10 @@ Deno.test("rectilinear: torchcde's lagged, forward-filled knots and the path thr
   // A piece from an even knot moves time only, one from an odd knot the features only: at
   // s = 2.5 (piece 2) time moves from t_1 to t_2; at s = 3.5 (piece 3) the features move.
   const mid = await at(X, 2.5);
-  close(mid.x, [1, 1.25, 3, 3, 13, 1], 1e-6, "X(2.5)");
-  close(mid.dx, [0, 1.5, 0, 0, 4, 0], 1e-6, "X'(2.5)");
+  assertClose(mid.x, [1, 1.25, 3, 3, 13, 1], { rtol: 1e-6, atol: 1e-6 }, "X(2.5)");
+  assertClose(mid.dx, [0, 1.5, 0, 0, 4, 0], { rtol: 1e-6, atol: 1e-6 }, "X'(2.5)");
   const late = await at(X, 3.5);
-  close(late.dx, [3, 0, 0, 0, 0, -1], 1e-6, "X'(3.5)");
+  assertClose(late.dx, [3, 0, 0, 0, 0, -1], { rtol: 1e-6, atol: 1e-6 }, "X'(3.5)");
   await assert.rejects(
     rectilinearInterpolationCoeffs(tf.tensor3d([[[NaN, 1], [0, 2]]]), 0),
     /time channel 0 has a missing value at sample 0, observation 0/,
@@ -323,9 +317,9 @@ Deno.test("pieces: a knot belongs to its left piece; the ends extrapolate", asyn
   const coeffs = tf.tensor3d([[[0], [1], [-2]]]);
   const X = new LinearInterpolation(coeffs, knots);
   assert.deepEqual((await at(X, 1)).dx, [1]);
-  close((await at(X, 1 + 1e-12)).dx, [-3 / 1.5], 1e-6, "right slope");
-  close((await at(X, -1)).x, [-1], 1e-6, "extrapolated first piece");
-  close((await at(X, 3.5)).x, [-4], 1e-6, "extrapolated last piece");
+  assertClose((await at(X, 1 + 1e-12)).dx, [-3 / 1.5], { rtol: 1e-6, atol: 1e-6 }, "right slope");
+  assertClose((await at(X, -1)).x, [-1], { rtol: 1e-6, atol: 1e-6 }, "extrapolated first piece");
+  assertClose((await at(X, 3.5)).x, [-4], { rtol: 1e-6, atol: 1e-6 }, "extrapolated last piece");
   tf.dispose(coeffs);
   X.dispose();
 });
@@ -335,7 +329,10 @@ Deno.test("cubic coefficients keep torchcde's [a, b, 2c, 3d] layout", async () =
   const coeffs = await naturalCubicCoeffs(x);
   assert.deepEqual(coeffs.shape, [1, 2, 8]);
   // Channel 0 on [0, 1]: 1.5t − 0.5t³: a = 0, b = 1.5, 2c = 0, 3d = −1.5; channel 1 constant.
-  close((await values(coeffs)).slice(0, 8), [0, 1, 1.5, 0, 0, 0, -1.5, 0], 1e-6, "piece 0");
+  assertClose((await values(coeffs)).slice(0, 8), [0, 1, 1.5, 0, 0, 0, -1.5, 0], {
+    rtol: 1e-6,
+    atol: 1e-6,
+  }, "piece 0");
   assert.throws(() => new CubicSpline(tf.zeros([1, 2, 7])), /4·channels/);
   coeffs.dispose();
 });

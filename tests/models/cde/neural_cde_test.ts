@@ -3,12 +3,9 @@ import * as tf from "@tensorflow/tfjs";
 import { odeintSync } from "../../../solvers/mod.ts";
 import { cdeVectorField, linearInterpolation, NeuralCDE } from "../../../models/cde/mod.ts";
 import { seededRandom } from "../../../models/random.ts";
+import { values } from "../../helpers.ts";
 
 await tf.setBackend("cpu");
-
-async function values(x: tf.Tensor): Promise<number[]> {
-  return Array.from(await x.data());
-}
 
 Deno.test("NeuralCDE: the seed's sizes, torch.nn.Linear initialisation, seeded, unique names", async () => {
   const before = tf.memory().numTensors;
