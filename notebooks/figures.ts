@@ -348,10 +348,11 @@ export function figureOutputs(nb: Notebook): FigureOutput[] {
 }
 
 /**
- * What is wrong with an executed notebook's outputs: a cell that raised an error, a cell that
- * calls `await show(…)` (which waits until its figure is sent) without a Plotly figure among its
- * outputs, or a notebook that plots but has no figure at all. (A bare `plot(…)` ending a cell can
- * lose its output to a race in Deno's kernel, so such cells are only counted.)
+ * What is wrong with an executed notebook's outputs: a cell that raised an error, a cell with a
+ * top-level `await show(…)` statement (which waits until its figure is sent) without a Plotly
+ * figure among its outputs, or a notebook that plots but has no figure at all. A `show` inside a
+ * block (`if`, a loop, a function) may rightly not run, and a bare `plot(…)` ending a cell can lose
+ * its output to a race in Deno's kernel, so such cells are only counted.
  *
  * @example
  * ```ts
@@ -361,13 +362,14 @@ export function figureOutputs(nb: Notebook): FigureOutput[] {
  * const nb = {
  *   cells: [
  *     { cell_type: "code", source: ["await show(figure);\n"], outputs: [] },
+ *     { cell_type: "code", source: "if (saved) {\n  await show(figure);\n}", outputs: [] },
  *     { cell_type: "code", source: "x", outputs: [{ output_type: "error", ename: "TypeError" }] },
  *   ],
  * };
  * assert.deepEqual(executionProblems(nb), [
  *   "cell 1 calls show() but has no application/vnd.plotly.v1+json output",
- *   "cell 2 raised TypeError",
- *   "1 cell(s) plot, but no output is a application/vnd.plotly.v1+json figure",
+ *   "cell 3 raised TypeError",
+ *   "2 cell(s) plot, but no output is a application/vnd.plotly.v1+json figure",
  * ]);
  * ```
  *
@@ -391,7 +393,7 @@ export function executionProblems(nb: Notebook): string[] {
     const hasFigure = outputs.some((output) => output.data?.[PLOTLY_MIME] !== undefined);
     if (hasFigure) figures++;
     if (/\b(plot|show)\s*\(/.test(code)) plotCells++;
-    if (/\bawait\s+show\s*\(/.test(code) && !hasFigure) {
+    if (/^await\s+show\s*\(/m.test(code) && !hasFigure) {
       found.push(`cell ${c + 1} calls show() but has no ${PLOTLY_MIME} output`);
     }
   });
