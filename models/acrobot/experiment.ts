@@ -76,6 +76,7 @@ import {
   runMain,
 } from "../cli.ts";
 import type { BackendName } from "../../backend.ts";
+import { type PresetRules, resolvePreset } from "../presets.ts";
 import {
   configName,
   type ProgressEvent,
@@ -269,71 +270,32 @@ export interface AcrobotExperimentResult {
 
 const NORMS: readonly AcrobotNorm[] = ["default", "seminorm"];
 
-const OPTION_KEYS = [
-  ...Object.keys(ACROBOT_PRESETS.paper),
-  "preset",
-  "norms",
-  "seed",
-  "out",
-  "control",
-  "steps",
-  "controls",
-  "cacheDir",
-  "dataProgress",
-  "recordTimes",
-  "progress",
-  "onProgress",
-];
-
-const INTEGER_SETTINGS = new Set([
-  "massHidden",
-  "potentialHidden",
-  "inputHidden",
-  "trials",
-  "batchSize",
-  "epochs",
-  "epochsPerMetric",
-]);
-
-/** The preset's settings with the given overrides, checked. */
-function resolveSettings(options: AcrobotExperimentOptions): {
-  preset: AcrobotPresetName;
-  settings: AcrobotSettings;
-} {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError("acrobot: options must be an object");
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) {
-      throw new TypeError(`acrobot: unknown option "${key}" (known: ${OPTION_KEYS.join(", ")})`);
-    }
-  }
-  const preset = options.preset ?? "small";
-  if (!(preset in ACROBOT_PRESETS)) {
-    throw new RangeError(`acrobot: unknown preset "${preset}" (small or paper)`);
-  }
-  const settings = { ...ACROBOT_PRESETS[preset] };
-  for (const key of Object.keys(settings) as (keyof AcrobotSettings)[]) {
-    const value = options[key];
-    if (value === undefined) continue;
-    const ok = typeof value === "number" && Number.isFinite(value) &&
-      (INTEGER_SETTINGS.has(key)
-        ? Number.isInteger(value) && value >= 1
-        : key === "weightDecay"
-        ? value >= 0
-        : value > 0);
-    if (!ok) {
-      const what = INTEGER_SETTINGS.has(key)
-        ? "an integer >= 1"
-        : key === "weightDecay"
-        ? "a finite number >= 0"
-        : "a finite number > 0";
-      throw new RangeError(`acrobot: ${key} must be ${what}, got ${value}`);
-    }
-    settings[key] = value;
-  }
-  return { preset, settings };
-}
+/** What {@link resolvePreset} checks the options against. */
+const PRESET_RULES: PresetRules = {
+  experiment: "acrobot",
+  options: [
+    "norms",
+    "seed",
+    "out",
+    "control",
+    "steps",
+    "controls",
+    "cacheDir",
+    "dataProgress",
+    "recordTimes",
+    "progress",
+    "onProgress",
+  ],
+  integers: new Set([
+    "massHidden",
+    "potentialHidden",
+    "inputHidden",
+    "trials",
+    "batchSize",
+    "epochs",
+    "epochsPerMetric",
+  ]),
+};
 
 /** A {@link Symoden} as the harness's `Trainable`, with a fixed backward norm. */
 function trainable(model: Symoden, norm: AcrobotNorm, settings: AcrobotSettings) {
@@ -375,7 +337,7 @@ function sum(xs: number[]): number {
 export async function runAcrobotExperiment(
   options: AcrobotExperimentOptions = {},
 ): Promise<AcrobotExperimentResult> {
-  const { preset, settings } = resolveSettings(options);
+  const { preset, settings } = resolvePreset(ACROBOT_PRESETS, options, PRESET_RULES);
   const norms = options.norms ?? [...NORMS];
   if (!Array.isArray(norms) || norms.length === 0) {
     throw new TypeError(`acrobot: norms must be a non-empty list of "default" / "seminorm"`);

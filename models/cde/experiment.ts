@@ -78,6 +78,7 @@ import {
   runMain,
 } from "../cli.ts";
 import type { BackendName } from "../../backend.ts";
+import { type PresetRules, resolvePreset } from "../presets.ts";
 import {
   configName,
   type Metrics,
@@ -331,33 +332,34 @@ export interface CdeExperimentResult {
 
 const NORMS: readonly CdeNorm[] = ["default", "seminorm"];
 
-const OPTION_KEYS = [
-  ...Object.keys(CDE_PRESETS.paper),
-  "preset",
-  "norms",
-  "seed",
-  "dataSeed",
-  "data",
-  "download",
-  "synthetic",
-  "dataDir",
-  "cacheDir",
-  "out",
-  "recordTimes",
-  "progress",
-  "onProgress",
-  "log",
-];
-
-const INTEGER_SETTINGS = new Set([
-  "hiddenChannels",
-  "hiddenHiddenChannels",
-  "numHiddenLayers",
-  "frameStride",
-  "batchSize",
-  "epochs",
-  "epochsPerMetric",
-]);
+/** What {@link resolvePreset} checks the options against. */
+const PRESET_RULES: PresetRules = {
+  experiment: "cde",
+  options: [
+    "norms",
+    "seed",
+    "dataSeed",
+    "data",
+    "download",
+    "synthetic",
+    "dataDir",
+    "cacheDir",
+    "out",
+    "recordTimes",
+    "progress",
+    "onProgress",
+    "log",
+  ],
+  integers: new Set([
+    "hiddenChannels",
+    "hiddenHiddenChannels",
+    "numHiddenLayers",
+    "frameStride",
+    "batchSize",
+    "epochs",
+    "epochsPerMetric",
+  ]),
+};
 
 /** The tolerances: both given, one given (its partner from the seed's pairs), or the preset's. */
 function tolerances(
@@ -399,38 +401,7 @@ export function resolveCdeSettings(options: CdeExperimentOptions): {
   preset: CdePresetName;
   settings: CdeSettings;
 } {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError("cde: options must be an object");
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) {
-      throw new TypeError(`cde: unknown option "${key}" (known: ${OPTION_KEYS.join(", ")})`);
-    }
-  }
-  const preset = options.preset ?? "small";
-  if (!Object.hasOwn(CDE_PRESETS, preset)) {
-    throw new RangeError(`cde: unknown preset "${preset}" (small or paper)`);
-  }
-  const settings = { ...CDE_PRESETS[preset] };
-  for (const key of Object.keys(settings) as (keyof CdeSettings)[]) {
-    const value = options[key];
-    if (value === undefined) continue;
-    const ok = typeof value === "number" && Number.isFinite(value) &&
-      (INTEGER_SETTINGS.has(key)
-        ? Number.isInteger(value) && value >= 1
-        : key === "weightDecay"
-        ? value >= 0
-        : value > 0);
-    if (!ok) {
-      const what = INTEGER_SETTINGS.has(key)
-        ? "an integer >= 1"
-        : key === "weightDecay"
-        ? "a finite number >= 0"
-        : "a finite number > 0";
-      throw new RangeError(`cde: ${key} must be ${what}, got ${value}`);
-    }
-    settings[key] = value;
-  }
+  const { preset, settings } = resolvePreset(CDE_PRESETS, options, PRESET_RULES);
   Object.assign(settings, tolerances(CDE_PRESETS[preset], options.rtol, options.atol));
   return { preset, settings };
 }
