@@ -2,7 +2,8 @@
  * The command line shared by the experiments (`deno task cde`, `deno task acrobot`): strict flags
  * with messages that say what was wrong and point to `--help` ({@linkcode parseFlags},
  * {@linkcode choice}, {@linkcode numberFlag}), usage errors as exit code 2
- * ({@linkcode parseCommandLine}), the backend for a preset ({@linkcode experimentBackend}) and the
+ * ({@linkcode parseCommandLine}), the flags every experiment has ({@linkcode EXPERIMENT_FLAGS},
+ * {@linkcode experimentFlags}), the backend for a preset ({@linkcode experimentBackend}) and the
  * entry point's error handling ({@linkcode runMain}).
  *
  * @module
@@ -90,6 +91,114 @@ export function numberFlag(flag: string, text: string, integer: boolean, min: nu
     throw new RangeError(`--${flag} must be ${what}, got "${text}"`);
   }
   return value;
+}
+
+/** The flags every experiment takes (each adds its own); see {@linkcode experimentFlags}. */
+export const EXPERIMENT_FLAGS = {
+  norm: { type: "string" },
+  preset: { type: "string" },
+  rtol: { type: "string" },
+  atol: { type: "string" },
+  epochs: { type: "string" },
+  "batch-size": { type: "string" },
+  lr: { type: "string" },
+  "metric-every": { type: "string" },
+  seed: { type: "string" },
+  backend: { type: "string" },
+  out: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** The options that {@linkcode EXPERIMENT_FLAGS} give, as the experiments name them. */
+export interface ExperimentFlags {
+  /** `--norm`: one norm, or both (`both`). */
+  norms?: ("default" | "seminorm")[];
+  /** `--preset`. */
+  preset?: "small" | "paper";
+  /** `--rtol`. */
+  rtol?: number;
+  /** `--atol`. */
+  atol?: number;
+  /** `--epochs`. */
+  epochs?: number;
+  /** `--batch-size`. */
+  batchSize?: number;
+  /** `--lr`. */
+  learningRate?: number;
+  /** `--metric-every`. */
+  epochsPerMetric?: number;
+  /** `--seed`. */
+  seed?: number;
+  /** `--backend`. */
+  backend?: BackendName;
+  /** `--out`. */
+  out?: string;
+}
+
+/**
+ * The options of the flags every experiment takes ({@linkcode EXPERIMENT_FLAGS}), checked; flags
+ * not given are absent.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { EXPERIMENT_FLAGS, experimentFlags, parseFlags } from "./cli.ts";
+ *
+ * const values = parseFlags(["--norm", "both", "--lr", "1e-3"], EXPERIMENT_FLAGS);
+ * assert.deepEqual(experimentFlags(values), {
+ *   norms: ["default", "seminorm"],
+ *   learningRate: 1e-3,
+ * });
+ * assert.throws(() => experimentFlags({ out: "" }), /--out must be a directory/);
+ * ```
+ *
+ * @param values what {@linkcode parseFlags} read
+ * @returns the options
+ * @throws {RangeError} naming a flag with a bad value
+ */
+export function experimentFlags(
+  values: Record<string, string | boolean | undefined>,
+): ExperimentFlags {
+  const o: ExperimentFlags = {};
+  const str = (flag: keyof typeof EXPERIMENT_FLAGS) => values[flag] as string | undefined;
+  const int = (flag: keyof typeof EXPERIMENT_FLAGS, min: number) =>
+    numberFlag(flag, str(flag)!, true, min);
+  const real = (flag: keyof typeof EXPERIMENT_FLAGS) => numberFlag(flag, str(flag)!, false, 0);
+  if (str("norm") !== undefined) {
+    const n = choice("norm", str("norm")!, ["default", "seminorm", "both"] as const);
+    o.norms = n === "both" ? ["default", "seminorm"] : [n];
+  }
+  if (str("preset") !== undefined) {
+    o.preset = choice("preset", str("preset")!, ["small", "paper"] as const);
+  }
+  if (str("rtol") !== undefined) o.rtol = real("rtol");
+  if (str("atol") !== undefined) o.atol = real("atol");
+  if (str("epochs") !== undefined) o.epochs = int("epochs", 1);
+  if (str("batch-size") !== undefined) o.batchSize = int("batch-size", 1);
+  if (str("lr") !== undefined) o.learningRate = real("lr");
+  if (str("metric-every") !== undefined) o.epochsPerMetric = int("metric-every", 1);
+  if (str("seed") !== undefined) o.seed = int("seed", 0);
+  if (str("backend") !== undefined) {
+    o.backend = choice("backend", str("backend")!, ["cpu", "wasm", "webgpu"] as const);
+  }
+  if (str("out") !== undefined) o.out = pathFlag("out", str("out")!);
+  return o;
+}
+
+/**
+ * The directory in `--flag`; a `RangeError` for an empty one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pathFlag } from "./cli.ts";
+ * assert.equal(pathFlag("data", "data/speech"), "data/speech");
+ * assert.throws(() => pathFlag("data", ""), /--data must be a directory/);
+ * ```
+ */
+export function pathFlag(flag: string, text: string): string {
+  if (text === "") throw new RangeError(`--${flag} must be a directory, got an empty string`);
+  return text;
 }
 
 /** The message of a thrown value. */

@@ -68,8 +68,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
-  choice,
+  EXPERIMENT_FLAGS,
   experimentBackend,
+  experimentFlags,
   numberFlag,
   parseCommandLine,
   parseFlags,
@@ -597,21 +598,10 @@ export interface AcrobotCliOptions extends AcrobotExperimentOptions {
 }
 
 const FLAGS = {
-  norm: { type: "string" },
-  preset: { type: "string" },
-  rtol: { type: "string" },
-  atol: { type: "string" },
-  epochs: { type: "string" },
+  ...EXPERIMENT_FLAGS,
   trials: { type: "string" },
-  "batch-size": { type: "string" },
   width: { type: "string" },
-  lr: { type: "string" },
-  "metric-every": { type: "string" },
-  seed: { type: "string" },
-  backend: { type: "string" },
-  out: { type: "string" },
   control: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
 } as const;
 
 /**
@@ -632,37 +622,12 @@ const FLAGS = {
 export function parseAcrobotArgs(args: string[]): AcrobotCliOptions | "help" {
   const values = parseFlags(args, FLAGS);
   if (values.help) return "help";
-  const o: AcrobotCliOptions = {};
+  const o: AcrobotCliOptions = experimentFlags(values);
   const str = (k: keyof typeof FLAGS) => values[k] as string | undefined;
-  if (str("norm") !== undefined) {
-    const n = choice("norm", str("norm")!, ["default", "seminorm", "both"] as const);
-    o.norms = n === "both" ? ["default", "seminorm"] : [n];
-  }
-  if (str("preset") !== undefined) {
-    o.preset = choice("preset", str("preset")!, ["small", "paper"] as const);
-  }
-  if (str("rtol") !== undefined) o.rtol = numberFlag("rtol", str("rtol")!, false, 0);
-  if (str("atol") !== undefined) o.atol = numberFlag("atol", str("atol")!, false, 0);
-  if (str("epochs") !== undefined) o.epochs = numberFlag("epochs", str("epochs")!, true, 1);
   if (str("trials") !== undefined) o.trials = numberFlag("trials", str("trials")!, true, 7);
-  if (str("batch-size") !== undefined) {
-    o.batchSize = numberFlag("batch-size", str("batch-size")!, true, 1);
-  }
   if (str("width") !== undefined) {
     const w = numberFlag("width", str("width")!, true, 1);
     o.massHidden = o.potentialHidden = o.inputHidden = w;
-  }
-  if (str("lr") !== undefined) o.learningRate = numberFlag("lr", str("lr")!, false, 0);
-  if (str("metric-every") !== undefined) {
-    o.epochsPerMetric = numberFlag("metric-every", str("metric-every")!, true, 1);
-  }
-  if (str("seed") !== undefined) o.seed = numberFlag("seed", str("seed")!, true, 0);
-  if (str("backend") !== undefined) {
-    o.backend = choice("backend", str("backend")!, ["cpu", "wasm", "webgpu"] as const);
-  }
-  if (str("out") !== undefined) {
-    if (str("out") === "") throw new RangeError("--out must be a directory, got an empty string");
-    o.out = str("out");
   }
   if (values.control) o.control = true;
   return o;

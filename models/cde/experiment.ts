@@ -70,11 +70,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import {
-  choice,
+  EXPERIMENT_FLAGS,
   experimentBackend,
+  experimentFlags,
   numberFlag,
   parseCommandLine,
   parseFlags,
+  pathFlag,
   runMain,
 } from "../cli.ts";
 import type { BackendName } from "../../backend.ts";
@@ -899,35 +901,19 @@ export interface CdeCliOptions extends Omit<CdeExperimentOptions, "onProgress" |
 }
 
 const FLAGS = {
-  norm: { type: "string" },
-  preset: { type: "string" },
-  rtol: { type: "string" },
-  atol: { type: "string" },
-  epochs: { type: "string" },
-  "batch-size": { type: "string" },
+  ...EXPERIMENT_FLAGS,
   hidden: { type: "string" },
   "hidden-hidden": { type: "string" },
   layers: { type: "string" },
   "frame-stride": { type: "string" },
   "time-scale": { type: "string" },
-  lr: { type: "string" },
-  "metric-every": { type: "string" },
-  seed: { type: "string" },
   "data-seed": { type: "string" },
-  backend: { type: "string" },
   data: { type: "string" },
   download: { type: "boolean" },
   synthetic: { type: "string" },
   "data-dir": { type: "string" },
-  out: { type: "string" },
   "record-times": { type: "boolean" },
-  help: { type: "boolean", short: "h" },
 } as const;
-
-function pathFlag(flag: string, text: string): string {
-  if (text === "") throw new RangeError(`--${flag} must be a directory, got an empty string`);
-  return text;
-}
 
 /**
  * Parses the command line's flags (see {@link CDE_USAGE}) into options, or `"help"` for
@@ -948,40 +934,22 @@ function pathFlag(flag: string, text: string): string {
 export function parseCdeArgs(args: string[]): CdeCliOptions | "help" {
   const values = parseFlags(args, FLAGS);
   if (values.help) return "help";
-  const o: CdeCliOptions = {};
+  const o: CdeCliOptions = experimentFlags(values);
   const str = (k: keyof typeof FLAGS) => values[k] as string | undefined;
   const int = (flag: keyof typeof FLAGS, min: number) => numberFlag(flag, str(flag)!, true, min);
   const real = (flag: keyof typeof FLAGS) => numberFlag(flag, str(flag)!, false, 0);
-  if (str("norm") !== undefined) {
-    const n = choice("norm", str("norm")!, ["default", "seminorm", "both"] as const);
-    o.norms = n === "both" ? ["default", "seminorm"] : [n];
-  }
-  if (str("preset") !== undefined) {
-    o.preset = choice("preset", str("preset")!, ["small", "paper"] as const);
-  }
-  if (str("rtol") !== undefined) o.rtol = real("rtol");
-  if (str("atol") !== undefined) o.atol = real("atol");
-  if (str("epochs") !== undefined) o.epochs = int("epochs", 1);
-  if (str("batch-size") !== undefined) o.batchSize = int("batch-size", 1);
   if (str("hidden") !== undefined) o.hiddenChannels = int("hidden", 1);
   if (str("hidden-hidden") !== undefined) o.hiddenHiddenChannels = int("hidden-hidden", 1);
   if (str("layers") !== undefined) o.numHiddenLayers = int("layers", 1);
   if (str("frame-stride") !== undefined) o.frameStride = int("frame-stride", 1);
   if (str("time-scale") !== undefined) o.timeChannelScale = real("time-scale");
-  if (str("lr") !== undefined) o.learningRate = real("lr");
-  if (str("metric-every") !== undefined) o.epochsPerMetric = int("metric-every", 1);
-  if (str("seed") !== undefined) o.seed = int("seed", 0);
   if (str("data-seed") !== undefined) o.dataSeed = int("data-seed", 0);
-  if (str("backend") !== undefined) {
-    o.backend = choice("backend", str("backend")!, ["cpu", "wasm", "webgpu"] as const);
-  }
   if (str("data") !== undefined) o.data = pathFlag("data", str("data")!);
   if (values.download) o.download = true;
   if (str("synthetic") !== undefined) {
     o.synthetic = int("synthetic", 2 * SPEECH_COMMANDS_CLASSES.length);
   }
   if (str("data-dir") !== undefined) o.dataDir = pathFlag("data-dir", str("data-dir")!);
-  if (str("out") !== undefined) o.out = pathFlag("out", str("out")!);
   if (values["record-times"]) o.recordTimes = true;
   if (o.data !== undefined && o.synthetic !== undefined) {
     throw new TypeError("--data and --synthetic exclude each other; give one");
