@@ -3,7 +3,7 @@
  * to make ({@linkcode scale}), a live progress line ({@linkcode progressLine}), output that is not
  * lost when a cell ends ({@linkcode flush}), the norms' colours ({@linkcode NORM_STYLE}), binned
  * histograms ({@linkcode histogram}) and mean ± std over runs ({@linkcode meanStd}) for figures,
- * tables that render on code hosts ({@linkcode showTable}), and the results of command-line
+ * tables that render on code hosts ({@linkcode showTable}, {@linkcode markdownTable}), and the results of command-line
  * training runs ({@linkcode loadResults}).
  *
  * Everything here also works outside Jupyter (in `deno test`, or a script), where output goes to
@@ -518,15 +518,51 @@ export function meanStd(values: readonly number[]): MeanStd {
   return { mean, std: n > 1 ? Math.sqrt(sq / (n - 1)) : 0, n };
 }
 
+/** A table cell's text: `String(value)`, `null` and `undefined` empty, `|` escaped. */
+function cell(value: unknown): string {
+  return String(value ?? "").replaceAll("|", "\\|");
+}
+
 /**
- * Shows a table: in Jupyter as Markdown (which code hosts render in a stored notebook, unlike
- * `console.table`'s box drawing in a proportional font), elsewhere with `console.table`. Each row
- * is an object whose keys are the column headers; cells are shown as `String(value)`.
+ * A table as Markdown: a header row of the first row's keys, then one line per row, cells as
+ * `String(value)` (`null` and `undefined` empty) with `|` escaped. See {@linkcode showTable}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { markdownTable } from "./common.ts";
+ *
+ * const rows = [{ norm: "Default norm", nfe: 19784 }, { norm: "a | b", nfe: undefined }];
+ * assert.equal(
+ *   markdownTable(rows),
+ *   "| norm | nfe |\n| --- | --- |\n| Default norm | 19784 |\n| a \\| b |  |",
+ * );
+ * ```
+ *
+ * @param rows the rows, one object each, with the same keys
+ * @returns the Markdown text
+ */
+export function markdownTable(rows: readonly Record<string, unknown>[]): string {
+  const columns = rows.length > 0 ? Object.keys(rows[0]) : [];
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [
+    line(columns.map(cell)),
+    line(columns.map(() => "---")),
+    ...rows.map((row) => line(columns.map((c) => cell(row[c])))),
+  ].join("\n");
+}
+
+/**
+ * Shows a table: in Jupyter as Markdown ({@linkcode markdownTable}; code hosts render it in a
+ * stored notebook, unlike `console.table`'s box drawing in a proportional font) with
+ * tab-separated text as the plain form, elsewhere with `console.table`. Each row is an object whose keys are
+ * the column headers.
  *
  * @example
  * ```ts
  * import { showTable } from "./common.ts";
  *
+ * // Outside Jupyter (here, under deno test) this is console.table.
  * await showTable([
  *   { norm: "Default norm", "backward NFE": 19784 },
  *   { norm: "Seminorm", "backward NFE": 11618 },
@@ -542,15 +578,11 @@ export async function showTable(rows: readonly Record<string, unknown>[]): Promi
     return;
   }
   const columns = Object.keys(rows[0]);
-  const cell = (v: unknown) => String(v ?? "").replaceAll("|", "\\|");
-  const markdown = [
-    `| ${columns.map(cell).join(" | ")} |`,
-    `| ${columns.map(() => "---").join(" | ")} |`,
-    ...rows.map((row) => `| ${columns.map((c) => cell(row[c])).join(" | ")} |`),
-  ].join("\n");
   const plain = [columns, ...rows.map((row) => columns.map((c) => cell(row[c])))]
     .map((line) => line.join("\t")).join("\n");
-  await jupyter.display({ "text/markdown": markdown, "text/plain": plain }, { raw: true });
+  await jupyter.display({ "text/markdown": markdownTable(rows), "text/plain": plain }, {
+    raw: true,
+  });
   await settle();
 }
 
