@@ -232,8 +232,7 @@ export interface StoredOutputs {
  * Counts a notebook's stored outputs, the Plotly figures among them, and those without a PNG or
  * with HTML (see {@linkcode addFigurePngs}).
  */
-export async function storedOutputs(notebook: string): Promise<StoredOutputs> {
-  const nb = await readNotebook(notebook);
+export function storedOutputs(nb: Notebook): StoredOutputs {
   const figures = figureOutputs(nb);
   return {
     outputs: nb.cells.reduce((n, cell) => n + (cell.outputs?.length ?? 0), 0),
@@ -835,26 +834,25 @@ async function renderNotebook(
   };
   const executed = await executeNotebook(notebook, join(options.work, "executed"));
   let timing = `executed in ${lap()}, `;
-  const failed = executionProblems(await readNotebook(executed));
+  const nb = await readNotebook(executed);
+  const failed = executionProblems(nb);
   if (failed.length > 0) return failed;
-  const stored = await storedOutputs(executed);
+  const figures = figureOutputs(nb).length;
   const html = await exportHtml(executed, join(options.work, "html"));
   timing += `exported in ${lap()}, `;
-  const save = options.save;
   const report = await browser.check(html, {
     screenshotDir: options.screenshotDir,
     prefix: name.replace(/\.ipynb$/, ""),
-    capture: save,
+    capture: options.save,
   });
   timing += `rendered in ${lap()}`;
   const found = problems(report);
-  if (report.figures.length !== stored.figures) {
+  if (report.figures.length !== figures) {
     found.unshift(
-      `${stored.figures} figure outputs in the notebook, ${report.figures.length} on the page`,
+      `${figures} figure outputs in the notebook, ${report.figures.length} on the page`,
     );
   }
-  if (save && found.length === 0) {
-    const nb = await readNotebook(executed);
+  if (options.save && found.length === 0) {
     const pngs = new Map(report.figures.flatMap((f) => f.png ? [[f.id, f.png] as const] : []));
     const missing = addFigurePngs(nb, pngs);
     dropPlotlyJs(nb);

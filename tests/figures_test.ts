@@ -87,9 +87,10 @@ Deno.test({
 
         const ok = await t.step(name, async () => {
           const executed = await executeNotebook(path, join(work, "executed"));
-          const failed = executionProblems(await readNotebook(executed));
+          const nb = await readNotebook(executed);
+          const failed = executionProblems(nb);
           assert.deepEqual(failed, [], `${name} (executed):\n${failed.join("\n")}`);
-          const { figures } = await storedOutputs(executed);
+          const { figures } = storedOutputs(nb);
           const html = await exportHtml(executed, join(work, "html"));
           assertDrawn(`${name} (executed)`, await browser.check(html), figures);
         });
@@ -107,7 +108,7 @@ Deno.test({
 Deno.test("every stored figure output is a PNG of the figure, for viewers without scripts", async (t) => {
   for (const name of notebooks) {
     const path = join(NOTEBOOKS_DIR, name);
-    const stored = await storedOutputs(path);
+    const stored = storedOutputs(await readNotebook(path));
     await t.step({
       name,
       fn: async () => {
@@ -223,7 +224,7 @@ Deno.test("addFigurePngs puts each figure's PNG in place of its HTML, found by i
   try {
     const path = join(dir, "nb.ipynb");
     await Deno.writeTextFile(path, formatNotebook(nb));
-    const before = await storedOutputs(path);
+    const before = storedOutputs(await readNotebook(path));
     assert.deepEqual(before, {
       outputs: 4,
       figures: 2,
@@ -250,7 +251,7 @@ Deno.test("addFigurePngs puts each figure's PNG in place of its HTML, found by i
     assert.deepEqual(figureOutputs(nb).map(({ output }) => figureIdOf(output)), ids);
     assert.equal(dropPlotlyJs(nb), 1);
     await Deno.writeTextFile(path, formatNotebook(nb));
-    const after = await storedOutputs(path);
+    const after = storedOutputs(await readNotebook(path));
     assert.deepEqual([after.outputs, after.withoutPng, after.withHtml, after.plotlyJsParts], [
       3,
       [],
