@@ -11,7 +11,14 @@ export {
   odeintAdjoint,
   type OdeintAdjointOptions,
 } from "./odeint_adjoint.ts";
-export { type AdjointNorm, adjointNorm, type AdjointNormSpec, type AdjointState } from "./norms.ts";
+export {
+  type AdjointNorm,
+  adjointNorm,
+  type AdjointNormSpec,
+  type AdjointState,
+  NORM_NAMES,
+  type NormName,
+} from "./norms.ts";
 export { vjp, type VjpResult } from "./vjp.ts";
 export {
   type AdjointModel,

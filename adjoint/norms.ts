@@ -28,8 +28,23 @@ export interface AdjointState {
 /** A norm over the structured backward state. */
 export type AdjointNorm = (state: AdjointState) => tf.Scalar;
 
-/** What `adjoint.norm` accepts. */
-export type AdjointNormSpec = "default" | "seminorm" | AdjointNorm;
+/** The named backward norms: `"default"` (every channel) and `"seminorm"` (no `a_θ`). */
+export type NormName = "default" | "seminorm";
+
+/**
+ * The named backward norms, the default norm first (the order experiments compare them in).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NORM_NAMES } from "./norms.ts";
+ * assert.deepEqual(NORM_NAMES, ["default", "seminorm"]);
+ * ```
+ */
+export const NORM_NAMES: readonly NormName[] = Object.freeze(["default", "seminorm"]);
+
+/** What `adjoint.norm` accepts: a named norm or a function of the structured state. */
+export type AdjointNormSpec = NormName | AdjointNorm;
 
 /**
  * The adjoint norm for `spec`, as a plain {@link Norm} over the backward solve's flat tuple
@@ -56,7 +71,7 @@ export function adjointNorm(spec: AdjointNormSpec, stateNorm: Norm, nY: number):
     adjParams: parts.slice(2 * nY),
   });
   if (typeof spec === "function") return (parts) => spec(split(parts));
-  if (spec !== "default" && spec !== "seminorm") {
+  if (!(NORM_NAMES as readonly unknown[]).includes(spec)) {
     throw new TypeError(`Unknown adjoint norm "${spec}"; use "default", "seminorm" or a function`);
   }
   return (parts) =>

@@ -14,8 +14,8 @@ import * as tf from "@tensorflow/tfjs";
 import { type BackendName, useBackend } from "../backend.ts";
 import { adjointValueAndGrads } from "../adjoint/value_and_grads.ts";
 import { odeintAdjoint } from "../adjoint/odeint_adjoint.ts";
-import { seededRandom } from "../models/random.ts";
-import { sampleBatch, spiralData, SpiralODE } from "../models/spiral/spiral.ts";
+import { seededRandom } from "../models/data/mod.ts";
+import { sampleBatch, spiralData, SpiralODE } from "../models/spiral/mod.ts";
 
 interface Row {
   problem: string;

@@ -25,8 +25,8 @@
 
 import { fileURLToPath } from "node:url";
 import { type BackendName, hasHardwareGpu, useBackend } from "../backend.ts";
-import { formatProgress, type ProgressEvent } from "../models/progress.ts";
-import { readResults, type RunResult } from "../models/results.ts";
+import { formatProgress, type ProgressEvent } from "../experiments/harness/progress.ts";
+import { readResults, type RunResult } from "../experiments/harness/results.ts";
 
 export { type BackendName, useBackend } from "../backend.ts";
 export type {
@@ -35,8 +35,13 @@ export type {
   MetricsProgress,
   Phase,
   ProgressEvent,
-} from "../models/progress.ts";
-export type { HistoryEntry, Metrics, RunResult, TrainSettings } from "../models/results.ts";
+} from "../experiments/harness/progress.ts";
+export type {
+  HistoryEntry,
+  Metrics,
+  RunResult,
+  TrainSettings,
+} from "../experiments/harness/results.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Jupyter
@@ -612,7 +617,7 @@ export interface LoadResultsOptions {
  * ```ts
  * import assert from "node:assert/strict";
  * import { loadResults } from "./common.ts";
- * import { saveResult } from "../models/results.ts";
+ * import { saveResult } from "../experiments/harness/results.ts";
  *
  * const dir = await Deno.makeTempDir();
  * assert.equal(await loadResults("spiral", { dir }), undefined);

@@ -16,7 +16,7 @@
  * Each figure's `<div>` has an id made of a counter and a hash of the figure
  * ({@linkcode FIGURE_ID_PREFIX}), which `show` also puts in the output's metadata
  * (`metadata.fasterode.figure`): a notebook run twice on the same data stores the same ids, and
- * notebooks/figures.ts finds the output of each figure it renders: a stored notebook keeps the
+ * tools/notebooks.ts finds the output of each figure it renders: a stored notebook keeps the
  * figure and a PNG of it (`image/png`) in place of the HTML, for viewers that run no scripts, such
  * as code hosts' notebook previews, and drops the embedded library.
  *
@@ -315,7 +315,7 @@ const PART_MARKER =
 /**
  * Whether an output's `text/html` is a part of the plotly.js library that {@linkcode show} embeds
  * before the first figure of a session (rather than a figure). A notebook stored with PNGs of its
- * figures in place of their HTML (notebooks/figures.ts) no longer needs these parts.
+ * figures in place of their HTML (tools/notebooks.ts) no longer needs these parts.
  *
  * @example
  * ```ts

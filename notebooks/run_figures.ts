@@ -33,7 +33,7 @@
 
 import { histogram, meanStd, NORM_STYLE, type NormName } from "./common.ts";
 import type { PlotlyFigure } from "./plot.ts";
-import type { HistoryEntry, RunResult } from "../models/results.ts";
+import type { HistoryEntry, RunResult } from "../experiments/harness/results.ts";
 
 /** The norms in the order the figures draw them. */
 const NORMS: readonly NormName[] = ["default", "seminorm"];
@@ -65,7 +65,7 @@ export interface Tolerance {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { RunResult } from "../models/results.ts";
+ * import type { RunResult } from "../experiments/harness/results.ts";
  * import { runsOf } from "./run_figures.ts";
  *
  * const result = (norm: string) =>

@@ -25,7 +25,7 @@ export { getMethod, type MethodName, METHODS } from "./methods.ts";
 export { makeTableau, type Tableau, type TableauSpec } from "./tableau.ts";
 export { type Controller, type ControllerOptions, makeController } from "./controller.ts";
 export { maxNorm, mixedNorm, type Norm, rmsNorm } from "./norms.ts";
-export { denseWeights } from "./interpolation.ts";
+export { denseWeights } from "./dense_output.ts";
 export {
   type FailureInfo,
   MaxStepsError,

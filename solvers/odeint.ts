@@ -3,7 +3,7 @@
  *
  * The solve loop: validation, output times, `stepT`/`jumpT`, limits, statistics and errors.
  * A step is one explicit Runge–Kutta step from a {@link Tableau}; step sizes come from the
- * {@link Controller}; outputs between steps come from the dense output of `interpolation.ts`.
+ * {@link Controller}; outputs between steps come from the dense output of `dense_output.ts`.
  *
  * @module
  */
@@ -22,7 +22,7 @@ import {
   type SolveStatus,
   StepSizeUnderflowError,
 } from "./errors.ts";
-import { denseWeights } from "./interpolation.ts";
+import { denseWeights } from "./dense_output.ts";
 import { getMethod, type MethodName } from "./methods.ts";
 import { nextAfter, rkStep } from "./rk_step.ts";
 import { mixedNorm, type Norm, rmsNorm } from "./norms.ts";

@@ -26,7 +26,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { ACROBOT, simulateAcrobot } from "./physics.ts";
-import { seededRandom, uniform } from "../random.ts";
+import { seededRandom, uniform } from "../data/random.ts";
 
 /** The 9 constant controls `(a0, a1)` of the experiment, in its order. */
 export const ACROBOT_CONTROLS: readonly (readonly [number, number])[] = Object.freeze(

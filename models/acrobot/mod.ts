@@ -67,6 +67,10 @@ export {
   saveTrajectory,
 } from "./control.ts";
 // Library types that appear in this module's signatures.
-export type { SolveStats } from "../../solvers/odeint.ts";
-export type { MethodName } from "../../solvers/methods.ts";
-export type { AdjointNorm, AdjointNormSpec, AdjointState } from "../../adjoint/norms.ts";
+export type {
+  AdjointNorm,
+  AdjointNormSpec,
+  AdjointState,
+  MethodName,
+  SolveStats,
+} from "../../mod.ts";

@@ -24,9 +24,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { odeint, type OdeintOptions, type SolveStats } from "../../solvers/odeint.ts";
-import type { MethodName } from "../../solvers/methods.ts";
-import { maxNorm } from "../../solvers/norms.ts";
+import {
+  maxNorm,
+  type MethodName,
+  odeint,
+  type OdeintOptions,
+  type SolveStats,
+} from "../../mod.ts";
 
 /** The acrobot's constants (SI units) and the control step. */
 export interface AcrobotConstants {

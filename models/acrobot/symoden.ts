@@ -33,13 +33,16 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { AdjointNormSpec } from "../../adjoint/norms.ts";
-import { odeintAdjoint } from "../../adjoint/odeint_adjoint.ts";
-import { adjointValueAndGrads } from "../../adjoint/value_and_grads.ts";
-import { odeint, type SolveStats } from "../../solvers/odeint.ts";
-import type { MethodName } from "../../solvers/methods.ts";
+import {
+  type AdjointNormSpec,
+  adjointValueAndGrads,
+  type MethodName,
+  odeint,
+  odeintAdjoint,
+  type SolveStats,
+} from "../../mod.ts";
 import { ACROBOT } from "./physics.ts";
-import { seededRandom, uniform } from "../random.ts";
+import { seededRandom, uniform } from "../data/random.ts";
 
 /** Sizes and naming of a {@link Symoden}. Every option is optional. */
 export interface SymodenOptions {

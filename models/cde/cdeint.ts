@@ -10,11 +10,15 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { OdeintOptions, OdeSolution } from "../../solvers/odeint.ts";
-import { odeint } from "../../solvers/odeint.ts";
-import type { AdjointOptions, AdjointSolution } from "../../adjoint/odeint_adjoint.ts";
-import { odeintAdjoint } from "../../adjoint/odeint_adjoint.ts";
-import type { Interpolation } from "./interpolation.ts";
+import {
+  type AdjointOptions,
+  type AdjointSolution,
+  odeint,
+  odeintAdjoint,
+  type OdeintOptions,
+  type OdeSolution,
+} from "../../mod.ts";
+import type { Interpolation } from "./control_path.ts";
 
 /** The CDE's vector field: `f(t, z)` → `[batch, hidden, channels]` for `z`: `[batch, hidden]`. */
 export type CdeVectorField = (t: number, z: tf.Tensor) => tf.Tensor;

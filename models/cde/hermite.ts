@@ -14,7 +14,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { checkKnots, checkPath, CubicSpline, readFilledPath } from "./interpolation.ts";
+import { checkKnots, checkPath, CubicSpline, readFilledPath } from "./control_path.ts";
 
 /**
  * The Hermite cubic coefficients of `x` (`[batch, length, channels]`, NaN = missing) at times
@@ -32,7 +32,7 @@ import { checkKnots, checkPath, CubicSpline, readFilledPath } from "./interpolat
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { hermiteCubicCoeffs } from "./hermite.ts";
- * import { CubicSpline } from "./interpolation.ts";
+ * import { CubicSpline } from "./control_path.ts";
  * const t = [0, 1, 3];
  * const x = tf.tensor3d([[[1], [3], [7]]]);          // x = 1 + 2t
  * const coeffs = await hermiteCubicCoeffs(x, t);

@@ -10,7 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { checkKnots, fillMissing, PiecewisePolynomial } from "./interpolation.ts";
+import { checkKnots, fillMissing, PiecewisePolynomial } from "./control_path.ts";
 
 /**
  * The coefficients of the linear interpolation of `x` (`[batch, length, channels]`, NaN =

@@ -35,7 +35,7 @@ export {
   PiecewisePolynomial,
   readFilledPath,
   readPath,
-} from "./interpolation.ts";
+} from "./control_path.ts";
 export { LinearInterpolation, linearInterpolation, linearInterpolationCoeffs } from "./linear.ts";
 export { rectilinearInterpolation, rectilinearInterpolationCoeffs } from "./rectilinear.ts";
 export { hermiteCubicCoeffs, hermiteCubicInterpolation } from "./hermite.ts";

@@ -14,7 +14,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { checkKnots, checkPath, CubicSpline, readPath } from "./interpolation.ts";
+import { checkKnots, checkPath, CubicSpline, readPath } from "./control_path.ts";
 
 /**
  * Monomial coefficients `[a, b, c, d]` (in `t − τ_j`) of the natural cubic spline through
@@ -62,7 +62,7 @@ function naturalSpline(tau: Float64Array, y: Float64Array, n: number, coef: Floa
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { naturalCubicCoeffs } from "./natural_cubic.ts";
- * import { CubicSpline } from "./interpolation.ts";
+ * import { CubicSpline } from "./control_path.ts";
  * const x = tf.tensor3d([[[0], [1], [0]]]);
  * const coeffs = await naturalCubicCoeffs(x);
  * const X = new CubicSpline(coeffs);

@@ -16,13 +16,15 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { SolveStats } from "../../solvers/odeint.ts";
-import type { MethodName } from "../../solvers/methods.ts";
-import type { AdjointNormSpec } from "../../adjoint/norms.ts";
-import { adjointValueAndGrads } from "../../adjoint/value_and_grads.ts";
-import { seededRandom } from "../random.ts";
+import {
+  type AdjointNormSpec,
+  adjointValueAndGrads,
+  type MethodName,
+  type SolveStats,
+} from "../../mod.ts";
+import { seededRandom } from "../data/random.ts";
 import { cdeint } from "./cdeint.ts";
-import type { Interpolation } from "./interpolation.ts";
+import type { Interpolation } from "./control_path.ts";
 
 /** Sizes, seed and name of a {@link NeuralCDE}; every field is optional (the seed's values). */
 export interface NeuralCDEOptions {

@@ -20,7 +20,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { checkPath, readPath } from "./interpolation.ts";
+import { checkPath, readPath } from "./control_path.ts";
 import { LinearInterpolation } from "./linear.ts";
 
 /**

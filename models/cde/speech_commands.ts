@@ -33,8 +33,8 @@ import wavefile from "wavefile";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { frameCount, mfcc, type MfccConfig, mfccConfig, type MfccOptions } from "./mfcc.ts";
-import { seededRandom } from "../random.ts";
-import { useBackend } from "../../backend.ts";
+import { seededRandom } from "../data/random.ts";
+import { useBackend } from "../../mod.ts";
 
 /** The ten command words, in label order: `yes` is 0, …, `go` is 9. */
 export const SPEECH_COMMANDS_CLASSES: readonly string[] = Object.freeze([

@@ -39,7 +39,7 @@ import {
   SAMPLE_RATE,
   SPEECH_COMMANDS_CLASSES,
 } from "./speech_commands.ts";
-import { seededRandom } from "../random.ts";
+import { seededRandom } from "../data/random.ts";
 
 /** espeak-ng voices (English accents) the generator draws from. ("en-gb" is left out: in
  * espeak-ng 1.51 it ignores the `+variant` suffix; "en" is the same British voice.) */

@@ -6,10 +6,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { odeint } from "../../solvers/odeint.ts";
-import { odeintAdjoint } from "../../adjoint/odeint_adjoint.ts";
-import type { AdjointNormSpec } from "../../adjoint/norms.ts";
-import { type AdjointValueAndGrads, adjointValueAndGrads } from "../../adjoint/value_and_grads.ts";
+import {
+  type AdjointNormSpec,
+  type AdjointValueAndGrads,
+  adjointValueAndGrads,
+  odeint,
+  odeintAdjoint,
+} from "../../mod.ts";
 
 /** The true trajectory, sampled at `n` equally spaced times on `[0, tEnd]`. */
 export interface SpiralData {

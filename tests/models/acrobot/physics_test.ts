@@ -6,7 +6,7 @@ import {
   acrobotEnergy,
   simulateAcrobot,
 } from "../../../models/acrobot/physics.ts";
-import { seededRandom, uniform } from "../../../models/random.ts";
+import { seededRandom, uniform } from "../../../models/data/random.ts";
 
 await tf.setBackend("cpu");
 

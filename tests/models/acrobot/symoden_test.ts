@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import { vjp } from "../../../adjoint/vjp.ts";
 import { odeintSync } from "../../../solvers/odeint.ts";
 import { acrobotTrajectories, windowsOf } from "../../../models/acrobot/dataset.ts";
-import { seededRandom, uniform } from "../../../models/random.ts";
+import { seededRandom, uniform } from "../../../models/data/random.ts";
 import { type DenseLayer, Symoden } from "../../../models/acrobot/symoden.ts";
 import { assertClose } from "../../helpers.ts";
 

@@ -14,7 +14,7 @@ import {
   mfccConfig,
   powerSpectrogram,
 } from "../../../models/cde/mfcc.ts";
-import { seededRandom } from "../../../models/random.ts";
+import { seededRandom } from "../../../models/data/random.ts";
 import { useBackend } from "../../../backend.ts";
 
 await useBackend("cpu");

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { odeintSync } from "../../../solvers/mod.ts";
 import { cdeVectorField, linearInterpolation, NeuralCDE } from "../../../models/cde/mod.ts";
-import { seededRandom } from "../../../models/random.ts";
+import { seededRandom } from "../../../models/data/random.ts";
 import { values } from "../../helpers.ts";
 
 await tf.setBackend("cpu");

@@ -24,7 +24,7 @@ import {
   parseSyntheticSpeechArgs,
   resample,
 } from "../../../models/cde/synthetic_speech.ts";
-import { seededRandom } from "../../../models/random.ts";
+import { seededRandom } from "../../../models/data/random.ts";
 
 await useBackend("cpu");
 

@@ -36,10 +36,15 @@ import { basename, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import { FIGURE_ID_PREFIX, isPlotlyJsPart, OUTPUT_METADATA_KEY, PLOTLY_MIME } from "./plot.ts";
+import {
+  FIGURE_ID_PREFIX,
+  isPlotlyJsPart,
+  OUTPUT_METADATA_KEY,
+  PLOTLY_MIME,
+} from "../notebooks/plot.ts";
 
 /** The notebooks folder. */
-export const NOTEBOOKS_DIR: string = fileURLToPath(new URL(".", import.meta.url));
+export const NOTEBOOKS_DIR: string = fileURLToPath(new URL("../notebooks/", import.meta.url));
 
 /** Where `deno task figures` writes its PNG files by default. */
 export const FIGURES_DIR: string = fileURLToPath(new URL("../docs/figures/", import.meta.url));
@@ -356,7 +361,7 @@ export function figureOutputs(nb: Notebook): FigureOutput[] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { executionProblems } from "./figures.ts";
+ * import { executionProblems } from "./notebooks.ts";
  *
  * const nb = {
  *   cells: [
@@ -421,7 +426,7 @@ const FIGURE_DIV = new RegExp(`<div id="(${FIGURE_ID_PREFIX}[^"]+)" class="faste
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { figureIdOf } from "./figures.ts";
+ * import { figureIdOf } from "./notebooks.ts";
  *
  * const html = '<div id="fasterode-plot-3-0123456789ab" class="fasterode-plot"></div>';
  * assert.equal(figureIdOf({ output_type: "display_data", data: { "text/html": [html] } }),
@@ -544,7 +549,7 @@ export interface PageReport {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { problems } from "./figures.ts";
+ * import { problems } from "./notebooks.ts";
  *
  * const nfe = { index: 1, id: "fasterode-plot-1-0123456789ab", title: "NFE", traces: 2 };
  * const report = { figures: [{ ...nfe, drawn: 1, empty: ["Seminorm"] }], pageErrors: [] };

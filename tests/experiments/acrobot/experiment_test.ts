@@ -7,7 +7,7 @@ import {
   formatAcrobotTable,
   parseAcrobotArgs,
   runAcrobotExperiment,
-} from "../../../models/acrobot/experiment.ts";
+} from "../../../experiments/acrobot/experiment.ts";
 
 await useBackend("cpu");
 

@@ -11,9 +11,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
-import { type BackendName, useBackend } from "../../backend.ts";
-import { seededRandom } from "../random.ts";
-import { sampleBatch, spiralData, SpiralODE } from "./spiral.ts";
+import { type BackendName, useBackend } from "../../mod.ts";
+import { seededRandom } from "../../models/data/mod.ts";
+import { sampleBatch, spiralData, SpiralODE } from "../../models/spiral/mod.ts";
 
 /** Result of training with one backward norm. */
 export interface DemoRun {

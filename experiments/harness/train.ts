@@ -19,11 +19,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { SolveStats } from "../mod.ts";
+import type { SolveStats } from "../../mod.ts";
 import { AdamW } from "./adamw.ts";
-import { batchIndices, type Split, type TrainData } from "./data.ts";
+import { batchIndices, type Split, type TrainData } from "./splits.ts";
 import { plateauSchedule } from "./plateau.ts";
-import { seededRandom } from "./random.ts";
+import { seededRandom } from "../../models/data/mod.ts";
 import {
   formatMetrics,
   type Phase,
@@ -43,8 +43,8 @@ import {
 
 // The harness's vocabulary in one import.
 export { AdamW, type AdamWOptions } from "./adamw.ts";
-export { batchIndices, type Split, tensorSplit, type TrainData } from "./data.ts";
-export { seededRandom } from "./random.ts";
+export { batchIndices, type Split, tensorSplit, type TrainData } from "./splits.ts";
+export { seededRandom } from "../../models/data/mod.ts";
 export {
   formatMetrics,
   formatProgress,
@@ -411,7 +411,7 @@ async function evaluatePass<B>(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { tensorSplit } from "./data.ts";
+ * import { tensorSplit } from "./splits.ts";
  * import { evaluate, type Trainable } from "./train.ts";
  *
  * // A stand-in model: loss = mean(x), with made-up solve statistics.
@@ -461,7 +461,7 @@ export async function evaluate<B>(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { tensorSplit } from "./data.ts";
+ * import { tensorSplit } from "./splits.ts";
  * import { train, type Trainable } from "./train.ts";
  *
  * // Fit y = 2x with a one-weight model; the "solve" statistics are made up.

@@ -9,7 +9,7 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { type BackendName, hasHardwareGpu, useBackend } from "../backend.ts";
+import { type BackendName, hasHardwareGpu, useBackend } from "../../mod.ts";
 
 /**
  * Parses `args` against `options` (node:util `parseArgs`, strict, no positionals), turning its

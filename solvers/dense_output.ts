@@ -19,7 +19,7 @@ import type { Tableau } from "./tableau.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { denseWeights } from "./interpolation.ts";
+ * import { denseWeights } from "./dense_output.ts";
  * import { dopri5 } from "./dopri5.ts";
  * // At x = 1 the interpolant is y1 = y0 + dt·Σ b_i k_i.
  * const w = denseWeights(dopri5, 1, 0.1);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { formatTable, runDemo } from "../../models/spiral/demo.ts";
+import { formatTable, runDemo } from "../../../experiments/spiral/demo.ts";
 
 await tf.setBackend("cpu");
 

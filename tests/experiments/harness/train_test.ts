@@ -1,17 +1,22 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import type { SolveStats } from "../../mod.ts";
-import { AdamW } from "../../models/adamw.ts";
-import { batchIndices, type Split, tensorSplit } from "../../models/data.ts";
-import { plateauSchedule } from "../../models/plateau.ts";
+import type { SolveStats } from "../../../mod.ts";
+import { AdamW } from "../../../experiments/harness/adamw.ts";
+import { batchIndices, type Split, tensorSplit } from "../../../experiments/harness/splits.ts";
+import { plateauSchedule } from "../../../experiments/harness/plateau.ts";
 import {
   formatProgress,
   type MetricsProgress,
   type ProgressEvent,
   progressReporter,
-} from "../../models/progress.ts";
-import { configName, readResults, saveResult } from "../../models/results.ts";
-import { evaluate, type StepOptions, type StepResult, train } from "../../models/train.ts";
+} from "../../../experiments/harness/progress.ts";
+import { configName, readResults, saveResult } from "../../../experiments/harness/results.ts";
+import {
+  evaluate,
+  type StepOptions,
+  type StepResult,
+  train,
+} from "../../../experiments/harness/train.ts";
 
 await tf.setBackend("cpu");
 

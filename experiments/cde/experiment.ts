@@ -5,10 +5,10 @@
  * norm and the same seed, and compare the test accuracy and the backward (adjoint) NFE.
  *
  * ```sh
- * deno run -A models/cde/experiment.ts                          # small preset, 2000 synthetic clips
- * deno run -A models/cde/experiment.ts --synthetic 3000 --norm seminorm
- * deno run -A models/cde/experiment.ts --preset paper --data data/speech_commands --download
- * deno run -A models/cde/experiment.ts --help
+ * deno run -A experiments/cde/experiment.ts                          # small preset, 2000 synthetic clips
+ * deno run -A experiments/cde/experiment.ts --synthetic 3000 --norm seminorm
+ * deno run -A experiments/cde/experiment.ts --preset paper --data data/speech_commands --download
+ * deno run -A experiments/cde/experiment.ts --help
  * ```
  *
  * Each run is saved by the training harness as
@@ -51,7 +51,7 @@
  * for tol in "1e-3 1e-6" "1e-4 1e-7" "1e-5 1e-8"; do
  *   set -- $tol
  *   for run in 1 2 3 4 5; do
- *     deno run -A models/cde/experiment.ts --preset paper --data data/speech_commands \
+ *     deno run -A experiments/cde/experiment.ts --preset paper --data data/speech_commands \
  *       --rtol $1 --atol $2 --seed $run
  *   done
  * done
@@ -78,9 +78,9 @@ import {
   parseFlags,
   pathFlag,
   runMain,
-} from "../cli.ts";
-import type { BackendName } from "../../backend.ts";
-import { type PresetRules, resolvePreset } from "../presets.ts";
+} from "../harness/cli.ts";
+import type { BackendName } from "../../mod.ts";
+import { type PresetRules, resolvePreset } from "../harness/presets.ts";
 import {
   configName,
   type Metrics,
@@ -92,14 +92,17 @@ import {
   train,
   type Trainable,
   type TrainResult,
-} from "../train.ts";
-import { LinearInterpolation } from "./linear.ts";
-import { NeuralCDE } from "./neural_cde.ts";
-import { loadSpeechCommands, SPEECH_COMMANDS_CLASSES } from "./speech_commands.ts";
-import { generateSyntheticSpeech } from "./synthetic_speech.ts";
+} from "../harness/train.ts";
+import {
+  generateSyntheticSpeech,
+  LinearInterpolation,
+  loadSpeechCommands,
+  NeuralCDE,
+  SPEECH_COMMANDS_CLASSES,
+} from "../../models/cde/mod.ts";
 
 // Library types that appear in this module's signatures.
-export type { BackendName } from "../../backend.ts";
+export type { BackendName } from "../../mod.ts";
 export type {
   HistoryEntry,
   Metrics,
@@ -107,9 +110,14 @@ export type {
   ProgressMode,
   RunResult,
   TrainResult,
-} from "../train.ts";
-export type { BatchProgress, MessageProgress, MetricsProgress, Phase } from "../progress.ts";
-export type { TrainSettings } from "../results.ts";
+} from "../harness/train.ts";
+export type {
+  BatchProgress,
+  MessageProgress,
+  MetricsProgress,
+  Phase,
+} from "../harness/progress.ts";
+export type { TrainSettings } from "../harness/results.ts";
 
 /** A backward norm compared by the experiment. */
 export type CdeNorm = "default" | "seminorm";
@@ -843,7 +851,7 @@ export function formatCdeTable(
 // Command line
 
 /** The usage text of the command line. */
-export const CDE_USAGE: string = `Usage: deno run -A models/cde/experiment.ts [options]
+export const CDE_USAGE: string = `Usage: deno run -A experiments/cde/experiment.ts [options]
 
 Trains the seed's Neural CDE on Speech Commands (or synthetic espeak-ng clips), once per
 backward norm (same seed), and prints test accuracy, backward NFE and time. Results:
@@ -891,7 +899,7 @@ minutes on 2 CPU cores (wasm), after generating the clips once (1.5–3.5 minute
 
 Sweep the seed's tolerances (5 runs each) with
   for tol in "1e-3 1e-6" "1e-4 1e-7" "1e-5 1e-8"; do set -- $tol; for s in 1 2 3 4 5; do
-    deno run -A models/cde/experiment.ts --preset paper --data DIR --rtol $1 --atol $2 --seed $s
+    deno run -A experiments/cde/experiment.ts --preset paper --data DIR --rtol $1 --atol $2 --seed $s
   done; done`;
 
 /** The command line's options, parsed. */

@@ -50,7 +50,7 @@ export interface Interpolation {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { checkPath } from "./interpolation.ts";
+ * import { checkPath } from "./control_path.ts";
  * const x = tf.zeros([2, 5, 3]);
  * assert.deepEqual(checkPath(x), [2, 5, 3]);
  * assert.throws(() => checkPath(tf.zeros([5, 3])), /\[batch, length, channels\]/);
@@ -83,7 +83,7 @@ export function checkPath(x: tf.Tensor, what = "x"): [number, number, number] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { checkKnots } from "./interpolation.ts";
+ * import { checkKnots } from "./control_path.ts";
  * assert.deepEqual(checkKnots(undefined, 3), [0, 1, 2]);
  * assert.deepEqual(checkKnots([0, 0.5, 2], 3), [0, 0.5, 2]);
  * assert.throws(() => checkKnots([0, 2, 1], 3), /strictly increasing/);
@@ -117,7 +117,7 @@ export function checkKnots(t: ArrayLike<number> | undefined, length: number, wha
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { pieceOf } from "./interpolation.ts";
+ * import { pieceOf } from "./control_path.ts";
  * const knots = [0, 1, 2, 3];
  * assert.equal(pieceOf(knots, 0.5), 0);
  * assert.equal(pieceOf(knots, 1), 0);          // a knot belongs to the piece on its left
@@ -152,7 +152,7 @@ export interface PiecewiseOptions {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { PiecewisePolynomial } from "./interpolation.ts";
+ * import { PiecewisePolynomial } from "./control_path.ts";
  * // coefficients [batch, pieces, degree + 1, channels]
  * const c = tf.tensor4d([[[[1], [2]], [[3], [2]]]]);
  * const X = PiecewisePolynomial.fromMonomial(c, [0, 1, 2], { jumps: true });
@@ -308,7 +308,7 @@ export class PiecewisePolynomial implements Interpolation {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { CubicSpline } from "./interpolation.ts";
+ * import { CubicSpline } from "./control_path.ts";
  * const coeffs = tf.tensor3d([[[0, 0, 0, 3]]]);
  * const X = new CubicSpline(coeffs, [0, 2]);
  * const [x, dx] = [X.evaluate(1.5), X.derivative(1.5)];
@@ -433,7 +433,7 @@ function fillLinear(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { fillMissing } from "./interpolation.ts";
+ * import { fillMissing } from "./control_path.ts";
  * const x = tf.tensor3d([[[NaN], [1], [NaN], [NaN], [7], [NaN]]]);
  * const filled = await fillMissing(x, [0, 1, 2, 3, 4, 5]);
  * assert.deepEqual(Array.from(await filled.data()), [1, 1, 3, 5, 7, 7]);
@@ -460,7 +460,7 @@ export async function fillMissing(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { readPath } from "./interpolation.ts";
+ * import { readPath } from "./control_path.ts";
  * const x = tf.tensor3d([[[NaN], [NaN]], [[1], [2]]]);
  * await assert.rejects(readPath(x), /sample 0, channel 0/);
  * x.dispose();
@@ -478,7 +478,7 @@ export async function readPath(x: tf.Tensor, what = "x"): Promise<Float32Array> 
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { readFilledPath } from "./interpolation.ts";
+ * import { readFilledPath } from "./control_path.ts";
  * const x = tf.tensor3d([[[0], [NaN], [4]]]);
  * assert.deepEqual(Array.from(await readFilledPath(x, [0, 3, 4])), [0, 3, 4]);
  * x.dispose();

@@ -10,9 +10,9 @@ import {
   parseCdeArgs,
   resolveCdeSettings,
   runCdeExperiment,
-} from "../../../models/cde/experiment.ts";
+} from "../../../experiments/cde/experiment.ts";
 import { encodeWav, espeakAvailable, SPEECH_COMMANDS_CLASSES } from "../../../models/cde/mod.ts";
-import { seededRandom } from "../../../models/random.ts";
+import { seededRandom } from "../../../models/data/random.ts";
 import { useBackend } from "../../../backend.ts";
 
 await useBackend("cpu");

@@ -38,7 +38,7 @@ export interface TrainData<B> {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { tensorSplit } from "./data.ts";
+ * import { tensorSplit } from "./splits.ts";
  *
  * const x = tf.tensor2d([[0, 0], [1, 1], [2, 2]]);
  * const y = tf.tensor1d([0, 10, 20]);
@@ -87,8 +87,8 @@ export function tensorSplit<T extends Record<string, tf.Tensor>>(tensors: T): Sp
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { batchIndices } from "./data.ts";
- * import { seededRandom } from "./random.ts";
+ * import { batchIndices } from "./splits.ts";
+ * import { seededRandom } from "../../models/data/random.ts";
  *
  * assert.deepEqual(batchIndices(5, 2), [[0, 1], [2, 3], [4]]);
  * const shuffled = batchIndices(5, 2, seededRandom(0));

@@ -2,7 +2,7 @@
  * The notebooks run and their figures draw in a browser: every notebook is executed headless (no
  * cell may raise, and every cell that shows a figure must have one), exported to HTML
  * with `jupyter nbconvert --to html`, and loaded in headless Chromium without network access,
- * where every Plotly figure must draw all of its traces (see notebooks/figures.ts). In the stored
+ * where every Plotly figure must draw all of its traces (see tools/notebooks.ts). In the stored
  * notebooks (what a reader of the repository sees) every figure output must be the Plotly figure
  * and a PNG of it (`image/png`), without the live `text/html` form: code hosts run no scripts and
  * rank HTML above PNG, so they show the PNG only when there is no HTML.
@@ -36,8 +36,8 @@ import {
   problems,
   readNotebook,
   storedOutputs,
-} from "../notebooks/figures.ts";
-import { plot, PLOTLY_MIME } from "../notebooks/plot.ts";
+} from "../../tools/notebooks.ts";
+import { plot, PLOTLY_MIME } from "../../notebooks/plot.ts";
 
 const ci = ["true", "1", "yes"].includes((Deno.env.get("CI") ?? "").toLowerCase());
 const missing = missingTools();
@@ -149,7 +149,7 @@ Deno.test("every stored figure output is a PNG of the figure, for viewers withou
           assert.ok(
             width >= 200 && width <= 1600 && height >= 150 && height <= 1200,
             `${where}: the PNG is ${width} x ${height} pixels; expected a figure at scale 1 ` +
-              "(see notebooks/figures.ts); run deno task notebooks",
+              "(see tools/notebooks.ts); run deno task notebooks",
           );
           assert.ok(
             png.length <= MAX_PNG_BYTES,
@@ -268,7 +268,7 @@ Deno.test({
   ignore: missing !== undefined && !ci,
   async fn() {
     if (missing) throw new Error(`${missing} (CI=true requires it); ${INSTALL_HINT}`);
-    const { plot } = await import("../notebooks/plot.ts");
+    const { plot } = await import("../../notebooks/plot.ts");
     const good = plot({
       data: [{ x: [0, 1, 2], y: [0, 1, 4], type: "scatter", name: "squares" }],
       layout: { title: { text: "good" } },

@@ -5,10 +5,10 @@
  * seed, and compare the test MSE and the backward (adjoint) NFE.
  *
  * ```sh
- * deno run -A models/acrobot/experiment.ts                     # small preset, both norms, wasm
- * deno run -A models/acrobot/experiment.ts --preset paper      # the seed's configuration (GPU)
- * deno run -A models/acrobot/experiment.ts --norm seminorm --epochs 2 --control
- * deno run -A models/acrobot/experiment.ts --help
+ * deno run -A experiments/acrobot/experiment.ts                     # small preset, both norms, wasm
+ * deno run -A experiments/acrobot/experiment.ts --preset paper      # the seed's configuration (GPU)
+ * deno run -A experiments/acrobot/experiment.ts --norm seminorm --epochs 2 --control
+ * deno run -A experiments/acrobot/experiment.ts --help
  * ```
  *
  * Each run is saved by the training harness as
@@ -75,9 +75,9 @@ import {
   parseCommandLine,
   parseFlags,
   runMain,
-} from "../cli.ts";
-import type { BackendName } from "../../backend.ts";
-import { type PresetRules, resolvePreset } from "../presets.ts";
+} from "../harness/cli.ts";
+import type { BackendName } from "../../mod.ts";
+import { type PresetRules, resolvePreset } from "../harness/presets.ts";
 import {
   configName,
   type ProgressEvent,
@@ -85,23 +85,30 @@ import {
   tensorSplit,
   train,
   type TrainResult,
-} from "../train.ts";
+} from "../harness/train.ts";
 import {
+  ACROBOT,
+  ACROBOT_CONTROLS,
   type ControlTrajectory,
   type EnergyShapingOptions,
+  loadAcrobotDataset,
   runEnergyShaping,
   saveTrajectory,
-} from "./control.ts";
-import { ACROBOT_CONTROLS, loadAcrobotDataset, splitSizes } from "./dataset.ts";
-import { ACROBOT } from "./physics.ts";
-import { Symoden } from "./symoden.ts";
+  splitSizes,
+  Symoden,
+} from "../../models/acrobot/mod.ts";
 
 // Types from elsewhere that appear in this module's signatures.
-export type { BackendName } from "../../backend.ts";
-export type { ProgressEvent, ProgressMode, TrainResult } from "../train.ts";
-export type { BatchProgress, MessageProgress, MetricsProgress, Phase } from "../progress.ts";
-export type { HistoryEntry, Metrics, RunResult, TrainSettings } from "../results.ts";
-export type { ControlTrajectory, EnergyShapingOptions } from "./control.ts";
+export type { BackendName } from "../../mod.ts";
+export type { ProgressEvent, ProgressMode, TrainResult } from "../harness/train.ts";
+export type {
+  BatchProgress,
+  MessageProgress,
+  MetricsProgress,
+  Phase,
+} from "../harness/progress.ts";
+export type { HistoryEntry, Metrics, RunResult, TrainSettings } from "../harness/results.ts";
+export type { ControlTrajectory, EnergyShapingOptions } from "../../models/acrobot/mod.ts";
 
 /** A backward norm compared by the experiment. */
 export type AcrobotNorm = "default" | "seminorm";
@@ -550,7 +557,7 @@ export function formatAcrobotTable(
 // Command line
 
 /** The usage text of the command line. */
-export const ACROBOT_USAGE: string = `Usage: deno run -A models/acrobot/experiment.ts [options]
+export const ACROBOT_USAGE: string = `Usage: deno run -A experiments/acrobot/experiment.ts [options]
 
 Trains a Symplectic ODE-Net with control on the fully-actuated acrobot, once per backward norm
 (same seed), and prints test MSE, backward NFE and wall time. Results: <out>/acrobot/<preset>-

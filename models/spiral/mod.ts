@@ -1,0 +1,23 @@
+/**
+ * The spiral neural ODE of the demo: a two-dimensional spiral to fit, and a small MLP vector
+ * field trained through `odeintAdjoint` with either backward norm.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { spiralData } from "./mod.ts";
+ * const data = await spiralData(100, 5);
+ * assert.deepEqual(data.ys.shape, [100, 2]);
+ * data.ys.dispose();
+ * ```
+ *
+ * @module
+ */
+export {
+  sampleBatch,
+  type SpiralBatch,
+  type SpiralData,
+  spiralData,
+  SpiralODE,
+  type SpiralODEOptions,
+} from "./spiral.ts";
