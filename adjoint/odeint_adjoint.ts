@@ -17,13 +17,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import {
-  odeint,
-  type OdeintOptions,
-  type OdeSolution,
-  OPTION_KEYS,
-  type SolveStats,
-} from "../solvers/odeint.ts";
+import { odeint, type OdeSolution, type SolveStats } from "../solvers/odeint.ts";
+import { type OdeintOptions, OPTION_KEYS } from "../solvers/options.ts";
 import { mixedNorm, rmsNorm } from "../solvers/norms.ts";
 import {
   checkLike,

@@ -14,13 +14,8 @@
  *
  * @module
  */
-export {
-  odeint,
-  type OdeintOptions,
-  odeintSync,
-  type OdeSolution,
-  type SolveStats,
-} from "./odeint.ts";
+export { odeint, odeintSync, type OdeSolution, type SolveStats } from "./odeint.ts";
+export { DEFAULT_TOLERANCES, type OdeintOptions } from "./options.ts";
 export { getMethod, type MethodName, METHODS } from "./methods.ts";
 export { makeTableau, type Tableau, type TableauSpec } from "./tableau.ts";
 export { type Controller, type ControllerOptions, makeController } from "./controller.ts";
