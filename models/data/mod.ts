@@ -1,0 +1,17 @@
+/**
+ * Data utilities the models' data sets share: one seeded generator for reproducible data, one
+ * shuffle, and one checked on-disk cache.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { permutation, seededRandom, uniform } from "./mod.ts";
+ * const x = uniform(seededRandom(7), 2, 3);
+ * assert.ok(x >= 2 && x < 3);
+ * assert.equal(permutation(4, seededRandom(7)).length, 4);
+ * ```
+ *
+ * @module
+ */
+export { seededRandom, uniform } from "./random.ts";
+export { permutation, shuffle } from "./shuffle.ts";
