@@ -11,18 +11,19 @@
  *   `await t.data()` / `await t.array()`.
  *
  * The wasm and webgpu packages are imported on demand by {@linkcode useBackend}, so code
- * that stays on `"cpu"` never loads them. Use {@linkcode hasHardwareGpu} to decide whether
- * WebGPU is worth it: a software adapter (llvmpipe, SwiftShader) works but is slower than
- * `"wasm"`.
+ * that stays on `"cpu"` never loads them. {@linkcode chooseBackend} picks the fastest one here
+ * (the choice of the command lines, notebooks and demo): WebGPU only on a hardware GPU
+ * ({@linkcode hasHardwareGpu}), since a software adapter (llvmpipe, SwiftShader) works but is
+ * slower than `"wasm"`.
  *
  * @example Pick the fastest backend available
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { hasHardwareGpu, useBackend } from "./backend.ts";
+ * import { chooseBackend, useBackend } from "./backend.ts";
  *
- * const name = await useBackend((await hasHardwareGpu()) ? "webgpu" : "wasm");
+ * const { backend, reason } = await chooseBackend();
  * const y = tf.tanh(tf.ones([2, 2]));
- * console.log(name, await y.data());
+ * console.log(backend, reason, await y.data());
  * y.dispose();
  * await useBackend("cpu");
  * ```
@@ -31,11 +32,24 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
+import { installFastWasmKernels, restoreStockWasmKernels } from "./kernels/wasm.ts";
 
 /** Names of the tfjs backends that {@linkcode useBackend} can select. */
 export type BackendName = "cpu" | "wasm" | "webgpu";
 
 const BACKEND_NAMES: readonly BackendName[] = ["cpu", "wasm", "webgpu"];
+
+/** Options of {@linkcode useBackend}. */
+export interface UseBackendOptions {
+  /**
+   * Which wasm kernels to run (wasm only; ignored by the other backends): `"fast"` (the
+   * default) installs fasterode's fast `BatchMatMul`, `Tanh`, `Sum`, `Mean` and `Slice`
+   * (`kernels/`: transposed products through XNNPACK, tanh through sigmoid, batch-axis sums as
+   * products, slices without a copy of the input), the same values to float32 rounding;
+   * `"stock"` keeps (or puts back) tfjs-backend-wasm's own.
+   */
+  kernels?: "fast" | "stock";
+}
 
 /**
  * Make `name` the active tfjs backend and wait until it is ready.
@@ -63,12 +77,34 @@ const BACKEND_NAMES: readonly BackendName[] = ["cpu", "wasm", "webgpu"];
  * assert.equal(await useBackend("cpu"), "cpu");
  * ```
  *
+ * @example wasm with its stock kernels (to compare against the fast ones)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fastWasmKernelsInstalled, useBackend } from "./mod.ts";
+ *
+ * await useBackend("wasm", { kernels: "stock" });
+ * assert.equal(fastWasmKernelsInstalled(), false);
+ * await useBackend("wasm"); // fast kernels again: the default
+ * assert.equal(fastWasmKernelsInstalled(), true);
+ * await useBackend("cpu");
+ * ```
+ *
  * @param name The backend to select: `"cpu"`, `"wasm"` or `"webgpu"`.
+ * @param options `kernels`: `"fast"` (default) or `"stock"` wasm kernels.
  * @returns The name of the now-active backend (always `name`).
  * @throws {Error} If `name` is not a known backend, or the backend cannot be started here;
  *   the message says what is missing and which backend to use instead.
  */
-export async function useBackend(name: BackendName): Promise<BackendName> {
+export async function useBackend(
+  name: BackendName,
+  options: UseBackendOptions = {},
+): Promise<BackendName> {
+  const kernels = options.kernels ?? "fast";
+  if (kernels !== "fast" && kernels !== "stock") {
+    throw new Error(
+      `useBackend: options.kernels is ${JSON.stringify(kernels)}; use "fast" or "stock"`,
+    );
+  }
   if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
     throw new Error(
       `Unknown tfjs backend ${JSON.stringify(name)}: valid names are ` +
@@ -92,6 +128,10 @@ export async function useBackend(name: BackendName): Promise<BackendName> {
       `${name}: tfjs could not initialize the ${name} backend (the active backend is still ` +
         `${JSON.stringify(active)}; tfjs logged the cause above${hint}); use ${fallbackFor(name)}`,
     );
+  }
+  if (name === "wasm") {
+    if (kernels === "fast") installFastWasmKernels();
+    else restoreStockWasmKernels();
   }
   return name;
 }
@@ -117,14 +157,98 @@ export async function useBackend(name: BackendName): Promise<BackendName> {
  * @returns `true` when a non-fallback, non-software GPU adapter is available.
  */
 export async function hasHardwareGpu(): Promise<boolean> {
-  const gpu = navigatorGpu();
-  if (gpu === undefined) return false;
-  try {
-    const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
-    return adapter !== null && !isSoftwareAdapter(adapter);
-  } catch {
-    return false;
+  return (await surveyGpu()).hardware;
+}
+
+/** The backend {@linkcode chooseBackend} started, and why. */
+export interface BackendChoice {
+  /** The active tfjs backend. */
+  backend: BackendName;
+  /**
+   * Why it was chosen: `"requested"`, `"FASTERODE_BACKEND=wasm"`, `"hardware GPU: …"`, or why
+   * there is no GPU to run on, e.g. `"no WebGPU in this runtime (navigator.gpu is undefined)"`.
+   */
+  reason: string;
+}
+
+/** Options of {@linkcode chooseBackend}. */
+export interface ChooseBackendOptions {
+  /**
+   * The backend to start, or `"auto"` (the default) to choose one: the environment variable
+   * `FASTERODE_BACKEND` when it is set, else `"webgpu"` on a hardware GPU, else `"wasm"`.
+   */
+  requested?: BackendName | "auto";
+  /** Where to report the choice as one line, `tfjs backend: wasm (…)` (e.g. `console.log`). */
+  log?: (line: string) => void;
+}
+
+/** The environment variable that decides the backend of an `"auto"` choice. */
+const BACKEND_ENV = "FASTERODE_BACKEND";
+
+/**
+ * Starts the backend to run on and says why it was chosen: the one command lines, notebooks and
+ * the demo use.
+ *
+ * - A requested name (`--backend`) is started as it is; if it cannot start, the error names it
+ *   and the backend to use instead.
+ * - `"auto"` (the default): the environment variable `FASTERODE_BACKEND` (`cpu`, `wasm` or
+ *   `webgpu`, read when the environment may be read) when set; else `"webgpu"` when there is a
+ *   hardware GPU ({@linkcode hasHardwareGpu}), else `"wasm"`. A backend chosen this way that fails
+ *   to start falls back, webgpu → wasm → cpu, and the reason says so.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { chooseBackend, useBackend } from "./backend.ts";
+ *
+ * assert.deepEqual(await chooseBackend({ requested: "cpu" }), {
+ *   backend: "cpu",
+ *   reason: "requested",
+ * });
+ * const lines: string[] = [];
+ * const { backend, reason } = await chooseBackend({ log: (line) => lines.push(line) });
+ * assert.equal(tf.getBackend(), backend);
+ * assert.deepEqual(lines, [`tfjs backend: ${backend} (${reason})`]);
+ * await useBackend("cpu");
+ * ```
+ *
+ * @param options the backend asked for (default `"auto"`), and where to report the choice
+ * @returns the now-active backend and why it was chosen
+ * @throws {Error} if `requested` or `FASTERODE_BACKEND` names no backend, or the backend they
+ *   name cannot start here (the message says which to use instead)
+ */
+export async function chooseBackend(options: ChooseBackendOptions = {}): Promise<BackendChoice> {
+  const { requested = "auto", log } = options;
+  let choice: BackendChoice;
+  if (requested !== "auto") {
+    if (!isBackendName(requested)) {
+      throw new Error(
+        `chooseBackend: requested ${JSON.stringify(requested)} is not a backend; use "auto" or ` +
+          `one of ${BACKEND_NAMES.map((n) => JSON.stringify(n)).join(", ")}`,
+      );
+    }
+    choice = { backend: await useBackend(requested), reason: "requested" };
+  } else {
+    const forced = envVar(BACKEND_ENV);
+    if (forced === undefined || forced === "auto") {
+      choice = await autoBackend();
+    } else if (!isBackendName(forced)) {
+      throw new Error(
+        `${BACKEND_ENV}=${forced} is not a backend; set it to one of ${
+          BACKEND_NAMES.join(", ")
+        } or auto, or unset it`,
+      );
+    } else {
+      try {
+        choice = { backend: await useBackend(forced), reason: `${BACKEND_ENV}=${forced}` };
+      } catch (cause) {
+        throw new Error(`${BACKEND_ENV}=${forced}: ${messageOf(cause)}`, { cause });
+      }
+    }
   }
+  log?.(`tfjs backend: ${choice.backend} (${choice.reason})`);
+  return choice;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -134,6 +258,112 @@ export async function hasHardwareGpu(): Promise<boolean> {
 /** The alternatives to suggest when `name` is unavailable. */
 function fallbackFor(name: BackendName): string {
   return name === "webgpu" ? "'wasm' or 'cpu'" : "'cpu'";
+}
+
+/** Whether `name` is one of {@linkcode BACKEND_NAMES}. */
+function isBackendName(name: string): name is BackendName {
+  return (BACKEND_NAMES as readonly string[]).includes(name);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * An environment variable, trimmed; undefined when unset, empty, or not readable (outside Deno,
+ * or when Deno's permissions do not grant it: this never prompts).
+ */
+function envVar(name: string): string | undefined {
+  try {
+    const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+    if (deno?.permissions.querySync?.({ name: "env", variable: name }).state !== "granted") {
+      return undefined;
+    }
+    const value = deno.env.get(name)?.trim();
+    return value === "" ? undefined : value;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `"auto"` choice without `FASTERODE_BACKEND`: webgpu on a hardware GPU, else wasm. */
+async function autoBackend(): Promise<BackendChoice> {
+  const gpu = await surveyGpu();
+  if (gpu.hardware) {
+    try {
+      return { backend: await useBackend("webgpu"), reason: `hardware GPU: ${gpu.description}` };
+    } catch (error) {
+      return await wasmOrCpu(`webgpu failed on ${gpu.description}: ${messageOf(error)}`);
+    }
+  }
+  return await wasmOrCpu(gpu.description);
+}
+
+/** Starts wasm, or cpu if wasm fails (saying so); `why` explains the choice. */
+async function wasmOrCpu(why: string): Promise<BackendChoice> {
+  try {
+    return { backend: await useBackend("wasm"), reason: why };
+  } catch (error) {
+    return { backend: await useBackend("cpu"), reason: `${why}; wasm failed: ${messageOf(error)}` };
+  }
+}
+
+/** What WebGPU offers here: a hardware GPU (and its name), or why not. */
+interface GpuSurvey {
+  /** Whether there is a non-fallback, non-software adapter. */
+  hardware: boolean;
+  /** The adapter's name when `hardware`, else why there is no hardware GPU to run on. */
+  description: string;
+}
+
+/** Asks `navigator.gpu` for an adapter, once; never throws. */
+async function surveyGpu(): Promise<GpuSurvey> {
+  const gpu = navigatorGpu();
+  if (gpu === undefined) {
+    return {
+      hardware: false,
+      description: "no WebGPU in this runtime (navigator.gpu is undefined)",
+    };
+  }
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  } catch (error) {
+    return {
+      hardware: false,
+      description: `no GPU adapter (requestAdapter failed: ${messageOf(error)})`,
+    };
+  }
+  if (adapter === null) {
+    return {
+      hardware: false,
+      description: "no GPU adapter (navigator.gpu.requestAdapter() found none)",
+    };
+  }
+  try {
+    const name = adapterName(adapter);
+    if (!isSoftwareAdapter(adapter)) return { hardware: true, description: name };
+    return {
+      hardware: false,
+      description: `the only GPU adapter is a software or fallback one, ${name}, which is ` +
+        "slower than wasm",
+    };
+  } catch (error) {
+    return {
+      hardware: false,
+      description: `the GPU adapter fails to describe itself (${messageOf(error)})`,
+    };
+  }
+}
+
+/** The adapter's description, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)", or its vendor's words. */
+function adapterName(adapter: GPUAdapter): string {
+  const info = (adapter as { info?: Partial<GPUAdapterInfo> }).info;
+  if (typeof info?.description === "string" && info.description !== "") return info.description;
+  // Vendor and device may be bare PCI ids ("4318", "0"): keep only words.
+  const words = [info?.vendor, info?.architecture, info?.device]
+    .filter((s): s is string => typeof s === "string" && /[a-z]/i.test(s));
+  return words.length > 0 ? words.join(" ") : "an adapter without a name";
 }
 
 /** `navigator.gpu`, or `undefined` in runtimes without WebGPU. */

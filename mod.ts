@@ -27,4 +27,19 @@
  */
 export * from "./solvers/mod.ts";
 export * from "./adjoint/mod.ts";
-export { type BackendName, hasHardwareGpu, useBackend } from "./backend.ts";
+export * from "./fields/mod.ts";
+export {
+  FAST_WASM_KERNELS,
+  fastWasmKernelsInstalled,
+  installFastWasmKernels,
+  restoreStockWasmKernels,
+} from "./kernels/mod.ts";
+export {
+  type BackendChoice,
+  type BackendName,
+  chooseBackend,
+  type ChooseBackendOptions,
+  hasHardwareGpu,
+  useBackend,
+  type UseBackendOptions,
+} from "./backend.ts";

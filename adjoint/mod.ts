@@ -20,6 +20,7 @@ export {
   type NormName,
 } from "./norms.ts";
 export { vjp, type VjpResult } from "./vjp.ts";
+export { type FieldVjp, isVjpField, type VjpField, withVjp } from "./vjp_field.ts";
 export {
   type AdjointModel,
   type AdjointValueAndGrads,

@@ -13,7 +13,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { mixedNorm, type Norm } from "../solvers/norms.ts";
+import { mixedNorm, type Norm, rmsGroupsOf, withRmsGroups } from "../solvers/norms.ts";
 
 /** The backward state as a norm sees it: the scaled error of each part. */
 export interface AdjointState {
@@ -74,11 +74,23 @@ export function adjointNorm(spec: AdjointNormSpec, stateNorm: Norm, nY: number):
   if (!(NORM_NAMES as readonly unknown[]).includes(spec)) {
     throw new TypeError(`Unknown adjoint norm "${spec}"; use "default", "seminorm" or a function`);
   }
-  return (parts) =>
+  const norm: Norm = (parts) =>
     tf.tidy(() => {
       const { y, adjY, adjParams } = split(parts);
       const norms = [stateNorm(y), stateNorm(adjY)];
       if (spec === "default" && adjParams.length > 0) norms.push(mixedNorm(adjParams));
       return tf.max(tf.stack(norms)) as tf.Scalar;
     });
+  // When ‖·‖ is itself a largest RMS over groups (the default RMS and mixed norms), so is this
+  // norm: the solver then computes it fused, and skips a_θ altogether under the seminorm.
+  const stateGroups = rmsGroupsOf(stateNorm);
+  if (stateGroups === undefined) return norm;
+  return withRmsGroups(norm, (nParts) => {
+    const g = stateGroups(nY);
+    const groups = [...g, ...g.map((group) => group.map((i) => i + nY))];
+    if (spec === "default") {
+      for (let i = 2 * nY; i < nParts; i++) groups.push([i]);
+    }
+    return groups;
+  });
 }

@@ -12,13 +12,19 @@
  *
  * one output interval at a time: at each output time `z` is reset to the forward value and that
  * time's incoming gradient is added to `a_z`. Memory is constant in the number of steps; each
- * backward evaluation costs one evaluation of `f` and one vector–Jacobian product.
+ * backward evaluation costs one evaluation of `f` and one vector–Jacobian product: the field's
+ * own when it has one (`withVjp`, `mlpField`), else tfjs's tape.
+ *
+ * The augmented state is never packed into one tensor: it is solved as the tuple
+ * `[z…, a_z…, a_θ…]`, the minus signs folded into the step's weights, the `a_θ` parts passive
+ * (pure quadratures: no stage sums, and under the seminorm no error estimate either), the error
+ * norm computed per part and fused.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { odeint, type OdeSolution, type SolveStats } from "../solvers/odeint.ts";
-import { type OdeintOptions, OPTION_KEYS } from "../solvers/options.ts";
+import { odeint, type OdeSolution, runAsync, solve, type SolveStats } from "../solvers/odeint.ts";
+import { type OdeintOptions, OPTION_KEYS, type Plan, plan } from "../solvers/options.ts";
 import { mixedNorm, rmsNorm } from "../solvers/norms.ts";
 import {
   checkLike,
@@ -26,10 +32,12 @@ import {
   layoutOf,
   partsOf,
   type State,
+  type StateLayout,
   type VectorField,
 } from "../solvers/state.ts";
 import { adjointNorm, type AdjointNormSpec } from "./norms.ts";
 import { vjp } from "./vjp.ts";
+import { isVjpField } from "./vjp_field.ts";
 
 /** Options of the backward solve; each defaults to the forward solve's value. */
 export interface AdjointOptions extends Omit<OdeintOptions, "norm" | "onFailure"> {
@@ -86,17 +94,15 @@ function addStats(total: SolveStats, part: SolveStats): void {
   total.rejectTs?.push(...part.rejectTs!);
 }
 
-/** Row `i` of each tensor (drops the leading time axis). */
-function row(parts: tf.Tensor[], i: number): tf.Tensor[] {
-  return parts.map((p) => tf.squeeze(tf.slice(p, i, 1), [0]));
-}
-
 /**
  * Solves `dy/dt = f(t, y)` like {@link odeint}, and returns a solution whose `backward` gives
  * `dL/dy0` and `dL/dθ` by the adjoint method.
  *
  * `params` are the tensors (usually `tf.Variable`s) that `f` reads, directly or through a
  * closure; their gradients come back in the same order, zeros for any that `f` does not use.
+ * When `f` carries its own VJP (a `VjpField`, e.g. from `mlpField` or `withVjp`), the
+ * backward solve uses it instead of the tape; `params` are then matched to `f.params` by
+ * identity (usually `f.params` itself).
  * Backward options (`adjoint: { … }`) default to the forward ones; pass
  * `adjoint: { norm: "seminorm" }` for the cheaper backward solve.
  *
@@ -151,17 +157,18 @@ export async function odeintAdjoint<S extends State>(
   }
   const times = Array.from(ts);
   const sol = await odeint(f, y0, times, forward);
-
-  // The augmented dynamics on the tuple [z…, a_z…, a_θ…].
-  const augmented = (t: number, aug: tf.Tensor[]): tf.Tensor[] => {
-    const z = aug.slice(0, nY);
-    const a = aug.slice(nY, 2 * nY);
-    const { value, grads } = vjp(
-      () => partsOf((f as unknown as VectorField)(t, fromParts(z, layout))),
-      [...z, ...params],
-      a.map((x) => tf.neg(x)),
-    );
-    return [...value, ...grads];
+  const nParams = params.length;
+  // The backward plan: on the augmented tuple [z…, a_z…, a_θ…], integrating −aᵀ∂f/∂· for the
+  // adjoints (the sign folded into the step's weights), a_θ passive (f never reads it), and only
+  // the state at the end of each interval kept.
+  const augLayout = (
+    z: tf.Tensor[],
+    a: tf.Tensor[],
+    aTheta: tf.Tensor[],
+  ) => [...z, ...a, ...aTheta];
+  const roles = {
+    signs: [...new Array(nY).fill(1), ...new Array(nY + nParams).fill(-1)],
+    passive: [...new Array(2 * nY).fill(false), ...new Array(nParams).fill(true)],
   };
 
   return {
@@ -176,28 +183,34 @@ export async function odeintAdjoint<S extends State>(
       if (ys.some((y) => y.isDisposed)) {
         throw new Error("backward needs sol.ys, which was disposed; dispose it after backward");
       }
-      const gs = partsOf(dLdys);
       const stats = emptyStats(backward.record ?? false);
       const last = times.length - 1;
-      let z = tf.tidy(() => row(ys, last));
-      let a = tf.tidy(() => row(gs, last));
+      // Rows of the forward solution and of dL/dys at every output time, one unstack each.
+      const yRows = tf.tidy(() => ys.map((y) => tf.unstack(y)));
+      const gRows = tf.tidy(() => partsOf(dLdys).map((g) => tf.unstack(g)));
+      const zeros = new Map<number, tf.Tensor>(); // for parameters f does not read
+      const zeroFor = (k: number) => {
+        let z = zeros.get(k);
+        if (z === undefined) zeros.set(k, z = tf.keep(tf.zerosLike(params[k]))); // (made in a tidy)
+        return z;
+      };
+      const augmented = augmentedField(f as unknown as VectorField, layout, params, zeroFor);
+      let z: tf.Tensor[] = yRows.map((r) => r[last]);
+      let a: tf.Tensor[] = gRows.map((r) => tf.clone(r[last]));
       let aTheta = params.map((p) => tf.zerosLike(p));
       try {
         for (let i = last; i > 0; i--) {
-          const seg = await odeint(
-            augmented,
-            [...z, ...a, ...aTheta],
-            [times[i], times[i - 1]],
-            backward,
-          );
+          const p: Plan = {
+            ...plan(augLayout(z, a, aTheta), [times[i], times[i - 1]], backward),
+            roles,
+            lastOnly: true,
+          };
+          const seg = await runAsync(solve(augmented, augLayout(z, a, aTheta), p));
           addStats(stats, seg.stats);
-          const end = tf.tidy(() => row(seg.ys, 1));
-          tf.dispose([seg.ys, z, a, aTheta]);
-          z = tf.tidy(() => row(ys, i - 1)); // reset to the forward solution
-          a = tf.tidy(() => {
-            const gi = row(gs, i - 1);
-            return end.slice(nY, 2 * nY).map((x, k) => tf.add(x, gi[k]));
-          });
+          const end = seg.ys as tf.Tensor[];
+          tf.dispose([a, aTheta]);
+          z = yRows.map((r) => r[i - 1]); // reset to the forward solution
+          a = tf.tidy(() => end.slice(nY, 2 * nY).map((x, k) => tf.add(x, gRows[k][i - 1])));
           aTheta = end.slice(2 * nY);
           tf.dispose(end.slice(0, 2 * nY));
         }
@@ -207,8 +220,65 @@ export async function odeintAdjoint<S extends State>(
         aTheta = [];
         return result;
       } finally {
-        tf.dispose([z, a, aTheta]);
+        tf.dispose([a, aTheta, yRows, gRows, [...zeros.values()]]);
       }
     },
+  };
+}
+
+/**
+ * The augmented dynamics of the backward solve on the parts `[z…, a_z…, a_θ…]`: returns
+ * `[f(t, z)…, aᵀ∂f/∂z…, aᵀ∂f/∂θ…]` (the solver integrates the last two negated). From the
+ * field's own VJP when it has one ({@link withVjp}), else from the tape (one forward pass of
+ * `f` under it and one backward pass; a single-tensor state is not packed).
+ */
+function augmentedField(
+  f: VectorField,
+  layout: StateLayout,
+  params: tf.Tensor[],
+  zeroFor: (k: number) => tf.Tensor,
+): VectorField {
+  const nY = layout.shapes.length;
+  if (isVjpField(f)) {
+    // Where each of the field's parameters sits in `params` (−1: not asked for).
+    const own = f.params.map((q) => params.indexOf(q));
+    return (t: number, aug: State): tf.Tensor[] => {
+      const parts = aug as tf.Tensor[];
+      const z = fromParts(parts.slice(0, nY), layout);
+      const a = fromParts(parts.slice(nY, 2 * nY), layout);
+      const r = f.vjp(t, z, a);
+      checkLike(r.y, layout, "vjp(t, y, a).y");
+      if (!Array.isArray(r.params) || r.params.length !== f.params.length) {
+        throw new TypeError(
+          `vjp(t, y, a).params must hold one gradient per field parameter (${f.params.length}), ` +
+            `got ${Array.isArray(r.params) ? r.params.length : typeof r.params}`,
+        );
+      }
+      const gθ = params.map((_, k) => {
+        const j = own.indexOf(k);
+        return j >= 0 ? r.params[j] : zeroFor(k);
+      });
+      return [...partsOf(r.value), ...partsOf(r.y), ...gθ];
+    };
+  }
+  return (t: number, aug: State): tf.Tensor[] => {
+    const parts = aug as tf.Tensor[];
+    const z = parts.slice(0, nY);
+    const a = parts.slice(nY, 2 * nY);
+    if (!layout.isTuple) {
+      const { value, grads } = tf.engine().gradients(
+        () => {
+          const out = f(t, z[0]);
+          checkLike(out, layout, "f(t, y)");
+          return out as tf.Tensor;
+        },
+        [z[0], ...params],
+        a[0],
+        true,
+      );
+      return [value, ...grads.map((g, k) => g ?? (k === 0 ? tf.zerosLike(z[0]) : zeroFor(k - 1)))];
+    }
+    const { value, grads } = vjp(() => partsOf(f(t, fromParts(z, layout))), [...z, ...params], a);
+    return [...value, ...grads];
   };
 }

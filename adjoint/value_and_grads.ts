@@ -19,6 +19,11 @@ export interface AdjointModel<S extends State> {
   solve: (y0: S) => Promise<AdjointSolution<S>>;
   /** Readout and loss from the outputs at every time; returns a scalar. */
   after: (ys: S) => tf.Scalar;
+  /**
+   * Other numbers read off the outputs, not differentiated (JAX's `has_aux`), e.g. the number of
+   * correct predictions; returned by name as {@link AdjointValueAndGrads.aux}.
+   */
+  aux?: (ys: S) => Record<string, tf.Scalar>;
 }
 
 /** Loss, gradients and solve statistics of one {@link adjointValueAndGrads} call. */
@@ -31,6 +36,8 @@ export interface AdjointValueAndGrads {
   forward: SolveStats;
   /** Backward-solve statistics. */
   backward: SolveStats;
+  /** The values of {@link AdjointModel.aux}, by name (empty without it). */
+  aux: Record<string, number>;
 }
 
 /**
@@ -54,6 +61,22 @@ export interface AdjointValueAndGrads {
  * assert.ok(Math.abs((await grads.enc.data())[0] - Math.exp(-1)) < 1e-4);
  * assert.ok(Math.abs((await grads.rate.data())[0] - 2 * Math.exp(-1)) < 1e-4);
  * tf.train.sgd(0.1).applyGradients(grads);
+ * ```
+ *
+ * @example A number read off the outputs besides the loss (`aux`)
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import assert from "node:assert/strict";
+ * import { adjointValueAndGrads, odeintAdjoint } from "./mod.ts";
+ * const rate = tf.variable(tf.scalar(-1), true, "aux_rate");
+ * const { value, aux } = await adjointValueAndGrads({
+ *   before: () => tf.tensor([1, -2, 3]),
+ *   solve: (y0) => odeintAdjoint((_t, y) => tf.mul(rate, y), y0, [0, 1], [rate]),
+ *   after: (ys) => tf.sum(tf.square(tf.slice(ys, [1], [1]))),
+ *   aux: (ys) => ({ positive: tf.sum(tf.cast(tf.greater(tf.slice(ys, [1], [1]), 0), "float32")) }),
+ * }, [rate]);
+ * assert.equal(aux.positive, 2);
+ * assert.ok(Math.abs(value - 14 * Math.exp(-2)) < 1e-3);
  * ```
  */
 export async function adjointValueAndGrads<S extends State>(
@@ -79,6 +102,10 @@ export async function adjointValueAndGrads<S extends State>(
     );
     toDispose.push(head.value, head.grads);
     const value = (await head.value[0].data())[0];
+    const auxTensors = model.aux ? tf.tidy(() => model.aux!(sol!.ys)) : {};
+    toDispose.push(auxTensors);
+    const aux: Record<string, number> = {};
+    for (const [name, t] of Object.entries(auxTensors)) aux[name] = (await t.data())[0];
     const dLdys = (Array.isArray(sol.ys) ? head.grads.slice(0, ys.length) : head.grads[0]) as S;
     const back = await sol.backward(dLdys);
     toDispose.push(back.y0, back.params);
@@ -93,7 +120,7 @@ export async function adjointValueAndGrads<S extends State>(
         return tf.addN([head.grads[ys.length + i], enc.grads[i], fromSolve]);
       });
     });
-    return { value, grads, forward: sol.stats, backward: back.stats };
+    return { value, grads, forward: sol.stats, backward: back.stats, aux };
   } finally {
     tf.dispose(toDispose);
   }

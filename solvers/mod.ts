@@ -19,7 +19,15 @@ export { DEFAULT_TOLERANCES, type OdeintOptions } from "./options.ts";
 export { getMethod, type MethodName, METHODS } from "./methods.ts";
 export { makeTableau, type Tableau, type TableauSpec } from "./tableau.ts";
 export { type Controller, type ControllerOptions, makeController } from "./controller.ts";
-export { maxNorm, mixedNorm, type Norm, rmsNorm } from "./norms.ts";
+export {
+  maxNorm,
+  mixedNorm,
+  type Norm,
+  type RmsGroups,
+  rmsGroupsOf,
+  rmsNorm,
+  withRmsGroups,
+} from "./norms.ts";
 export { denseWeights } from "./dense_output.ts";
 export {
   type FailureInfo,

@@ -13,6 +13,56 @@ import * as tf from "@tensorflow/tfjs";
 export type Norm = (parts: tf.Tensor[]) => tf.Scalar;
 
 /**
+ * Groups of a state's tensors (by index) for a norm of the form "largest RMS over groups":
+ * `max_g sqrt(Σ_{p∈g} Σ x_p² / Σ_{p∈g} size_p)`; tensors in no group are not measured.
+ */
+export type RmsGroups = (nParts: number) => number[][];
+
+const RMS_GROUPS = new WeakMap<Norm, RmsGroups>();
+
+/**
+ * Declares that `norm` is the largest RMS over `groups` of the state's tensors, so that the
+ * solver may compute it with fewer kernels (one sum of squares per tensor, combined on the host)
+ * and skip the tensors it does not measure. `norm` itself must compute the same value: it is
+ * still what a solve calls where it has no fused path. Returns `norm`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { rmsGroupsOf, withRmsGroups } from "./norms.ts";
+ * // RMS of the first tensor only.
+ * // The RMS of the first tensor only: the other tensors' errors do not limit the steps.
+ * const first = withRmsGroups(
+ *   (parts: tf.Tensor[]) => tf.sqrt(tf.mean(tf.square(parts[0]))) as tf.Scalar,
+ *   () => [[0]],
+ * );
+ * assert.deepEqual(rmsGroupsOf(first)?.(3), [[0]]);
+ * ```
+ */
+export function withRmsGroups(norm: Norm, groups: RmsGroups): Norm {
+  RMS_GROUPS.set(norm, groups);
+  return norm;
+}
+
+/**
+ * The groups declared for `norm` with {@link withRmsGroups}, if any (the default norms declare
+ * theirs: {@link rmsNorm} one group of every part, {@link mixedNorm} one group per part).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maxNorm, mixedNorm, rmsGroupsOf, rmsNorm } from "./norms.ts";
+ * assert.deepEqual(rmsGroupsOf(rmsNorm)?.(2), [[0, 1]]);
+ * assert.deepEqual(rmsGroupsOf(mixedNorm)?.(2), [[0], [1]]);
+ * assert.equal(rmsGroupsOf(maxNorm), undefined);
+ * ```
+ */
+export function rmsGroupsOf(norm: Norm): RmsGroups | undefined {
+  return RMS_GROUPS.get(norm);
+}
+
+/**
  * Root mean square over every element of every tensor: `sqrt(Σ x² / n)`. Default for a state
  * that is one tensor.
  *
@@ -73,3 +123,6 @@ export function mixedNorm(parts: tf.Tensor[]): tf.Scalar {
     return (rms.length === 1 ? rms[0] : tf.max(tf.stack(rms))) as tf.Scalar;
   });
 }
+
+withRmsGroups(rmsNorm, (n) => [Array.from({ length: n }, (_, i) => i)]);
+withRmsGroups(mixedNorm, (n) => Array.from({ length: n }, (_, i) => [i]));

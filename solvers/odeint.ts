@@ -9,7 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { errorRatio, initialStep } from "./controller.ts";
+import { errorRatio, initialStep, type PendingRatio } from "./controller.ts";
 import {
   MaxStepsError,
   NonFiniteError,
@@ -20,7 +20,8 @@ import {
 import { denseWeights } from "./dense_output.ts";
 import { type OdeintOptions, type Plan, plan } from "./options.ts";
 import { nextAfter, rkStep } from "./rk_step.ts";
-import { checkLike, flatten, partsOf, type State, unflatten, type VectorField } from "./state.ts";
+import { hasFusedKernels, linearCombination, scaledSquareSum } from "./fused_ops.ts";
+import { checkLike, fromParts, partsOf, type State, type VectorField, view } from "./state.ts";
 
 /** Statistics of a solve. */
 export interface SolveStats {
@@ -53,20 +54,28 @@ export interface OdeSolution<S extends State> {
 }
 
 /** A solve as a generator: it yields every tensor it must read and receives its values. */
-type Reads<T> = Generator<tf.Tensor, T, ArrayLike<number>>;
+export type Reads<T> = Generator<tf.Tensor, T, ArrayLike<number>>;
 
-/** Whether every element of a tensor is finite (`x·0` sums to 0, else NaN). */
-function* allFinite(x: tf.Tensor): Reads<boolean> {
-  const t = tf.tidy(() => tf.sum(tf.mul(x, 0)));
+/**
+ * Whether every element of some tensors is finite: with the fused kernels, each tensor's sum of
+ * squares of `x·1e-30` (finite for any finite float32), else `x·0` summed (0, or NaN).
+ */
+function* allFinite(xs: tf.Tensor[]): Reads<boolean> {
+  const t = tf.tidy(() =>
+    hasFusedKernels()
+      // (scaled by 1e-30 so that no finite float32 overflows when squared)
+      ? tf.concat(xs.map((x) => scaledSquareSum(x, x, x, { rtol: 0, atol: 1e30 })), 1)
+      : tf.addN(xs.map((x) => tf.sum(tf.mul(x, 0))))
+  );
   try {
-    return (yield t)[0] === 0;
+    return Array.from(yield t).every(Number.isFinite);
   } finally {
     t.dispose();
   }
 }
 
 /** Runs a solve generator reading tensors asynchronously (works on every backend). */
-async function runAsync<T>(gen: Reads<T>): Promise<T> {
+export async function runAsync<T>(gen: Reads<T>): Promise<T> {
   let next = gen.next();
   while (!next.done) next = gen.next(await next.value.data());
   return next.value;
@@ -147,38 +156,55 @@ export function odeintSync<S extends State>(
 
 /**
  * The solve loop shared by {@link odeint} and {@link odeintSync}, as a generator that yields each
- * tensor it must read (so one loop serves async and sync reads). It evaluates `f` on flat rows
- * (counted, shape-checked, finite-checked), picks the first step (Hairer's rule or `firstStep`),
+ * tensor it must read (so one loop serves async and sync reads). The state is kept as rows
+ * `[1, n_p]`, one per tensor of the state (never packed into one), and `f` sees them as views in
+ * their shapes (counted, shape-checked). It picks the first step (Hairer's rule or `firstStep`),
  * then repeats: clip the step to `dtMax`, the next breakpoint and the end; take one
- * {@link rkStep}; accept or reject it by the error ratio under `p.norm`; on acceptance fill every
- * output time inside the step from the dense output and, at a `jumpT` time, evaluate `f` afresh;
- * let the controller size the next step. It fails with a typed error (or returns the outputs so
- * far with `onFailure: "return"`) on too many steps, step-size underflow or a non-finite state,
- * and disposes everything it made except the returned `ys`.
+ * {@link rkStep}; accept or reject it by the error ratio under `p.norm` (fused when the norm
+ * declared its groups); on acceptance fill every output time inside the step from the dense
+ * output and, at a `jumpT` time, evaluate `f` afresh; let the controller size the next step. It
+ * fails with a typed error (or returns the outputs so far with `onFailure: "return"`) on too
+ * many steps, step-size underflow or a non-finite state, and disposes everything it made except
+ * the returned `ys`.
  */
-function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<State>> {
-  const { tableau, layout, direction } = p;
+export function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<State>> {
+  const { tableau, layout, direction, roles } = p;
+  // The norm's fused form, where the backend has the fused kernels (else the norm's own ops).
+  const fusedKernels = hasFusedKernels();
+  const fused = fusedKernels ? p.fused : undefined;
   const stats: SolveStats = { nfe: 0, nAccepted: 0, nRejected: 0 };
   if (p.record) Object.assign(stats, { evalTs: [], acceptTs: [], rejectTs: [] });
-  const toParts = (flat: tf.Tensor) => partsOf(unflatten(flat as tf.Tensor2D, layout));
+  const shapes = layout.shapes as number[][];
+  const sizes = layout.sizes as number[];
+  const signs = roles?.signs;
+  const sign = (k: number) => signs?.[k] ?? 1;
+  const toRows = (parts: tf.Tensor[]) => parts.map((x, k) => view(x, [1, sizes[k]]));
+  const toShapes = (rows: tf.Tensor[], lead: number[] = []) =>
+    rows.map((x, k) => view(x, [...lead, ...shapes[k]]));
+  const ratioSpec = { shapes, rtol: p.rtol, atol: p.atol, norm: p.norm, fused };
+  const errParts = fused?.measured;
+  // |y| per part, for the norm's own ops (the fused kernels take |y| themselves).
+  const needsAbs = (_k: number) => fused === undefined;
 
-  // f on flat rows, counted and checked.
-  const evalF = (t: number, row: tf.Tensor): tf.Tensor =>
+  // f on rows, counted and checked.
+  const evalF = (t: number, rows: tf.Tensor[]): tf.Tensor[] =>
     tf.tidy(() => {
       stats.nfe++;
       stats.evalTs?.push(t);
-      const out = f(t, unflatten(row as tf.Tensor2D, layout));
+      const out = f(t, fromParts(toShapes(rows), layout));
       checkLike(out, layout, "f(t, y)");
-      return flatten(out, layout);
+      return toRows(partsOf(out));
     });
 
   const owned = new Set<tf.Tensor>(); // tensors this solve must dispose
-  const own = <T extends tf.Tensor>(x: T): T => (owned.add(x), x);
+  const own = <T extends tf.Tensor | undefined>(x: T): T => (x !== undefined && owned.add(x), x);
+  const ownAll = <T extends (tf.Tensor | undefined)[]>(xs: T): T => (xs.forEach(own), xs);
   const drop = (x: tf.Tensor | undefined) => {
     if (x !== undefined && owned.delete(x)) x.dispose();
   };
+  const dropAll = (xs: readonly (tf.Tensor | undefined)[] | undefined) => xs?.forEach(drop);
 
-  const outputs: tf.Tensor[] = []; // flat rows at the output times reached
+  const outputs: tf.Tensor[][] = []; // rows at the output times reached
   const sOut = p.ts.map((t) => direction * t);
   const sEnd = sOut[sOut.length - 1];
   let s = sOut[0];
@@ -193,13 +219,27 @@ function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<State>> {
       ? new StepSizeUnderflowError(info)
       : new NonFiniteError(info);
   };
+  const keep = (rows: tf.Tensor[]) => {
+    if (p.lastOnly) outputs.forEach(dropAll), outputs.length = 0;
+    outputs.push(rows);
+  };
+  const result = (reached: number): State =>
+    tf.tidy(() => {
+      if (p.lastOnly) return fromParts(toShapes(outputs[outputs.length - 1]), layout);
+      const stacked = shapes.map((_, k) =>
+        outputs.length === 1 ? outputs[0][k] : tf.concat(outputs.map((o) => o[k]), 0)
+      );
+      return fromParts(toShapes(stacked, [reached]), layout);
+    });
 
   try {
-    let y: tf.Tensor = own(tf.tidy(() => flatten(y0, layout)));
+    let y: tf.Tensor[] = ownAll(toRows(partsOf(y0)));
     if (!(yield* allFinite(y))) throw new RangeError("y0 contains NaN or Inf");
-    let fy = own(evalF(direction * s, y));
-    let absY = own(tf.abs(y));
-    outputs.push(own(tf.clone(y)));
+    let fy = ownAll(evalF(direction * s, y));
+    let absY: (tf.Tensor | undefined)[] = ownAll(
+      y.map((x, k) => needsAbs(k) ? tf.abs(x) : undefined),
+    );
+    keep(ownAll(y.map((x) => view(x, x.shape))));
     let nextOut = 1;
     let nextBreak = 0;
 
@@ -214,10 +254,8 @@ function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<State>> {
           fy,
           direction,
           tableau.order,
-          p.rtol,
-          p.atol,
-          p.norm,
-          toParts,
+          ratioSpec,
+          signs,
         );
         if (!Number.isFinite(ds)) throw fail("nonfinite"); // f(t0, y0) is not finite
       }
@@ -260,22 +298,36 @@ function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<State>> {
       const dt = direction * h;
       const t1 = direction * target;
 
+      let finish: PendingRatio["finish"] | undefined;
       const step = tf.tidy(() => {
-        const { K, y1, kLast, err } = rkStep(tableau, evalF, t0, t1, y, fy);
+        const { K, y1, kLast, err } = rkStep(tableau, evalF, t0, t1, y, fy, {
+          ...roles,
+          errParts,
+        });
         if (err === undefined) return { K, y1, kLast };
-        const absY1 = tf.abs(y1);
-        const r = errorRatio(err, absY, absY1, p.rtol, p.atol, p.norm, toParts);
-        return { K, y1, kLast, absY1, r };
-      });
-      own(step.K);
-      own(step.y1);
-      const absY1 = step.absY1 === undefined ? undefined : own(step.absY1);
+        const absY1 = y1.map((x, k) => needsAbs(k) ? tf.abs(x) : undefined);
+        const r = errorRatio(err, { y0: y, y1, absY0: absY, absY1 }, ratioSpec);
+        finish = r.finish;
+        return { K, y1, kLast, absY1: absY1 as tf.Tensor[], r: r.tensor };
+      }) as {
+        K: tf.Tensor[][];
+        y1: tf.Tensor[];
+        kLast: tf.Tensor[];
+        absY1?: (tf.Tensor | undefined)[];
+        r?: tf.Tensor;
+      };
+      // The stages this step made (K also holds y0 and f0, owned as y and fy).
+      const made = step.K.flatMap((Kk) => Kk.slice(2));
+      ownAll(made);
+      ownAll(step.y1);
+      const absY1 = step.absY1 === undefined ? undefined : ownAll(step.absY1);
       // The last stage's f (f(t1, y1) for FSAL methods); for a one-stage method it is fy itself.
-      const kLast = step.kLast === fy ? undefined : own(step.kLast);
+      const kLast = step.kLast === fy ? undefined : ownAll(step.kLast);
       let accept = true;
       if (step.r !== undefined) {
-        ratio = (yield step.r)[0];
+        const values = yield step.r;
         step.r.dispose();
+        ratio = finish!(values);
         if (!Number.isFinite(ratio)) throw fail("nonfinite");
         accept = ratio <= 1 || h <= p.dtMin;
         ds = Math.min(Math.max(p.controller.next(h, ratio), p.dtMin), p.dtMax);
@@ -283,10 +335,10 @@ function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<State>> {
       if (!accept) {
         stats.nRejected++;
         stats.rejectTs?.push(t1);
-        drop(step.K);
-        drop(step.y1);
-        drop(kLast);
-        drop(absY1);
+        dropAll(made);
+        dropAll(step.y1);
+        dropAll(kLast);
+        dropAll(absY1);
         continue;
       }
       stats.nAccepted++;
@@ -296,13 +348,13 @@ function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<State>> {
       // next step, or for dense output inside this one).
       const needsInterior = nextOut < sOut.length && sOut[nextOut] < target;
       const more = target < sEnd;
-      let f1: tf.Tensor | undefined;
+      let f1: tf.Tensor[] | undefined;
       if (tableau.fsal) {
         f1 = kLast; // f(t1, y1), the last stage
       } else if (needsInterior || (more && !onBreak?.jump)) {
-        f1 = own(evalF(t1, step.y1));
+        f1 = ownAll(evalF(t1, step.y1));
       }
-      if (!tableau.fsal) drop(kLast);
+      // (kLast stays in the stages until the dense output below is made)
       if (!tableau.adaptive && (nextOut === sOut.length - 1 || needsInterior)) {
         // Fixed steps read nothing back per step: check finiteness where outputs are made.
         if (!(yield* allFinite(step.y1))) throw fail("nonfinite");
@@ -311,44 +363,47 @@ function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<State>> {
       // Outputs inside (s, target]: dense output, or y1 itself at the end point.
       while (nextOut < sOut.length && sOut[nextOut] <= target) {
         if (sOut[nextOut] === target) {
-          outputs.push(own(tf.clone(step.y1)));
+          keep(ownAll(step.y1.map((x) => view(x, x.shape))));
         } else {
           const x = (sOut[nextOut] - s) / h;
-          const w = denseWeights(tableau, x, dt);
-          outputs.push(own(tf.tidy(() => {
-            const basis = tableau.fsal ? step.K : tf.concat([step.K, f1!], 0);
-            return tf.matMul(tf.tensor2d(w, [1, w.length]), basis);
-          })));
+          keep(ownAll(tf.tidy(() =>
+            step.K.map((Kk, k) => {
+              const w = denseWeights(tableau, x, dt * sign(k));
+              return linearCombination(tableau.fsal ? Kk : [...Kk, f1![k]], w);
+            })
+          )));
         }
         nextOut++;
       }
 
-      // Advance.
-      drop(step.K);
-      drop(y);
-      drop(absY);
+      // Advance (the last stage lives on as fy for FSAL methods).
+      dropAll(made.filter((k) => !(tableau.fsal && f1?.includes(k))));
+      dropAll(y);
+      dropAll(absY);
       y = step.y1;
-      absY = absY1 ?? own(tf.abs(y));
-      drop(fy);
+      absY = absY1 ?? ownAll(y.map((x, k) => needsAbs(k) ? tf.abs(x) : undefined));
+      dropAll(fy);
       if (onBreak?.jump && more) {
         // Re-evaluate just after the jump: the FSAL value is the left limit.
-        drop(f1);
-        fy = own(evalF(nextAfter(t1, t1 + direction), y));
+        dropAll(f1);
+        fy = ownAll(evalF(nextAfter(t1, t1 + direction), y));
       } else {
         fy = f1!;
       }
       s = target;
       if (onBreak !== undefined) nextBreak++;
     }
-    const stacked = tf.tidy(() =>
-      unflatten(tf.concat(outputs, 0) as tf.Tensor2D, layout, [outputs.length])
-    );
-    return { ts: p.ts, ys: stacked, status: "success", stats };
+    return { ts: p.ts, ys: result(outputs.length), status: "success", stats };
   } catch (error) {
-    if (p.onFailure === "return" && isSolveError(error)) {
+    if (p.onFailure === "return" && isSolveError(error) && outputs.length > 0) {
       const reached = outputs.length;
-      const ys = tf.tidy(() => unflatten(tf.concat(outputs, 0) as tf.Tensor2D, layout, [reached]));
-      return { ts: p.ts.slice(0, reached), ys, status: error.status, error, stats };
+      return {
+        ts: p.ts.slice(0, reached),
+        ys: result(reached),
+        status: error.status,
+        error,
+        stats,
+      };
     }
     throw error;
   } finally {

@@ -4,9 +4,15 @@
  *
  * @module
  */
-import { type Controller, type ControllerOptions, makeController } from "./controller.ts";
+import {
+  type Controller,
+  type ControllerOptions,
+  type FusedNorm,
+  makeController,
+} from "./controller.ts";
 import { getMethod, type MethodName } from "./methods.ts";
-import { mixedNorm, type Norm, rmsNorm } from "./norms.ts";
+import { mixedNorm, type Norm, rmsGroupsOf, rmsNorm } from "./norms.ts";
+import type { PartRoles } from "./rk_step.ts";
 import { layoutOf, type State, type StateLayout } from "./state.ts";
 import type { Tableau } from "./tableau.ts";
 
@@ -95,6 +101,12 @@ export interface Plan {
   rtol: number;
   atol: number;
   norm: Norm;
+  /** The norm's fused form, when it is a largest RMS over groups of parts. */
+  fused?: FusedNorm;
+  /** Per-part roles (signs, passive parts): set by the adjoint for its augmented state. */
+  roles?: PartRoles;
+  /** Keep only the last output and return it unstacked (the adjoint's per-interval solves). */
+  lastOnly?: boolean;
   stepSize?: number;
   firstStep?: number;
   dtMin: number;
@@ -193,6 +205,7 @@ export function plan(y0: State, tsIn: ArrayLike<number>, options: OdeintOptions)
   if (onFailure !== "throw" && onFailure !== "return") {
     throw new TypeError(`onFailure must be "throw" or "return", got "${onFailure}"`);
   }
+  const norm = options.norm ?? (layout.isTuple ? mixedNorm : rmsNorm);
   return {
     tableau,
     layout,
@@ -200,7 +213,8 @@ export function plan(y0: State, tsIn: ArrayLike<number>, options: OdeintOptions)
     direction,
     rtol,
     atol,
-    norm: options.norm ?? (layout.isTuple ? mixedNorm : rmsNorm),
+    norm,
+    fused: fusedNorm(norm, layout.shapes.length),
     stepSize: options.stepSize,
     firstStep: options.firstStep,
     dtMin: options.dtMin ?? 0,
@@ -211,4 +225,20 @@ export function plan(y0: State, tsIn: ArrayLike<number>, options: OdeintOptions)
     record: options.record ?? false,
     onFailure,
   };
+}
+
+/** The fused form of `norm` over `nParts` parts, if it declared its groups. */
+function fusedNorm(norm: Norm, nParts: number): FusedNorm | undefined {
+  const groups = rmsGroupsOf(norm)?.(nParts);
+  if (groups === undefined) return undefined;
+  const measured = new Array<boolean>(nParts).fill(false);
+  for (const g of groups) {
+    for (const p of g) {
+      if (!(Number.isInteger(p) && p >= 0 && p < nParts)) {
+        throw new RangeError(`norm groups name part ${p}, but the state has ${nParts} tensors`);
+      }
+      measured[p] = true;
+    }
+  }
+  return { groups, measured };
 }

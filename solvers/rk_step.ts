@@ -1,13 +1,22 @@
 /**
- * One explicit Runge–Kutta step of any {@link Tableau}.
+ * One explicit Runge–Kutta step of any {@link Tableau}, on a state given as a list of parts.
  *
- * The state is a row `[1, n]`; the stages are stacked as rows `K = [y0, k_0, k_1, …]`, so that
- * every stage input `y0 + dt·Σ_j a_ij k_j`, the solution `y1`, the error estimate and the dense
- * output are each a single matrix product of a row of host-computed weights with `K`.
+ * Each part is a row `[1, n_p]` (the solver passes rows in and out of `f` as views); its
+ * stages are kept as a list `K_p = [y0, k_0, k_1, …]`, so that every stage input
+ * `y0 + dt·Σ_j a_ij k_j`, the solution `y1`, the error estimate and the dense output are each
+ * one {@link linearCombination} of `K_p` with host-computed weights: one kernel per stage and
+ * part on `cpu` and `wasm`, whatever the part's shape. Parts are never packed into one tensor,
+ * and stages are never stacked.
+ *
+ * Two per-part roles serve the adjoint's augmented state: a part's `sign` (−1: the solver
+ * integrates `−k` where `f` returns `k`, folded into the weights instead of negating `k`), and
+ * `passive` parts, whose stage inputs `f` does not read (the parameter adjoints, pure
+ * quadratures): they get no stage sums, only `y1` (and the error estimate when it is measured).
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
+import { linearCombination } from "./fused_ops.ts";
 import type { Tableau } from "./tableau.ts";
 
 /** Next float64 after `x` in the direction of `toward`. */
@@ -21,22 +30,45 @@ export function nextAfter(x: number, toward: number): number {
   return view.getFloat64(0);
 }
 
-/** What one step computes. */
+/** How the step treats each part (all parts active with sign +1 when omitted). */
+export interface PartRoles {
+  /** −1 where the solver integrates `−f` for that part (`f`'s output is not negated). */
+  signs?: readonly number[];
+  /** True where `f` does not read that part of its input (its stage inputs are not formed). */
+  passive?: readonly boolean[];
+}
+
+/** What one step computes, one entry per part. */
 export interface RkStep {
-  /** The stacked rows `[y0, k_0, …, k_{s−1}]`, `[s + 1, n]`. */
-  K: tf.Tensor;
-  /** The solution at `t0 + dt`. */
-  y1: tf.Tensor;
-  /** The last stage (for an FSAL method, `f(t1, y1)`). */
-  kLast: tf.Tensor;
-  /** The embedded error estimate `dt·Σ (b_i − b̂_i) k_i` (adaptive methods only). */
-  err?: tf.Tensor;
+  /** The stages `[y0, k_0, …, k_{s−1}]` of each part, rows. */
+  K: tf.Tensor[][];
+  /** The solution at `t0 + dt`, rows. */
+  y1: tf.Tensor[];
+  /** The last stage (for an FSAL method, `f(t1, y1)`), rows. */
+  kLast: tf.Tensor[];
+  /**
+   * The embedded error estimate `dt·Σ (b_i − b̂_i) k_i` (adaptive methods only), for
+   * the parts `errParts` asks for (undefined entries elsewhere).
+   */
+  err?: (tf.Tensor | undefined)[];
+}
+
+/** Options of {@link rkStep}. */
+export interface RkStepOptions extends PartRoles {
+  /** Parts whose error estimate is wanted (default: all). */
+  errParts?: readonly boolean[];
+}
+
+/** `w0` for `y0`, then `scale·w_j` for the stages. */
+function weights(w0: number, w: readonly number[], scale: number): number[] {
+  return [w0, ...w.map((x) => scale * x)];
 }
 
 /**
  * Takes one step from `(t0, y0)` to `t1` (either direction) with `f0 = f(t0, y0)`; `f` maps a
- * time and a row to a row. A stage at the end of the step (`c_i = 1`) is evaluated just before `t1`
- * (the left limit, for fields with a jump at the end of the step). Run it inside `tf.tidy`.
+ * time and a list of rows to a list of rows. A stage at the end of the step (`c_i = 1`) is
+ * evaluated just before `t1` (the left limit, for fields with a jump at the end of the step).
+ * Run it inside `tf.tidy`.
  *
  * @example
  * ```ts
@@ -46,32 +78,43 @@ export interface RkStep {
  * import { rk4 } from "./rk4.ts";
  * // y' = y from y0 = 1: one rk4 step of 0.1 matches e^0.1 to O(h^5).
  * const y0 = tf.tensor2d([[1]]);
- * const { y1 } = rkStep(rk4, (_t, y) => y, 0, 0.1, y0, y0);
- * assert.ok(Math.abs((await y1.data())[0] - Math.exp(0.1)) < 1e-6);
+ * const { y1 } = rkStep(rk4, (_t, y) => y, 0, 0.1, [y0], [y0]);
+ * assert.ok(Math.abs((await y1[0].data())[0] - Math.exp(0.1)) < 1e-6);
  * ```
  */
 export function rkStep(
   tableau: Tableau,
-  f: (t: number, y: tf.Tensor) => tf.Tensor,
+  f: (t: number, y: tf.Tensor[]) => tf.Tensor[],
   t0: number,
   t1: number,
-  y0: tf.Tensor,
-  f0: tf.Tensor,
+  y0: tf.Tensor[],
+  f0: tf.Tensor[],
+  options: RkStepOptions = {},
 ): RkStep {
   const { a, b, c, bError, stages } = tableau;
+  const { signs, passive, errParts } = options;
   const dt = t1 - t0;
-  const weights = (w0: number, w: readonly number[]) =>
-    tf.tensor2d([w0, ...w.map((x) => dt * x)], [1, w.length + 1]);
-  let K = tf.concat([y0, f0], 0);
+  const sign = (p: number) => signs?.[p] ?? 1;
+  const isPassive = (p: number) => passive?.[p] ?? false;
+  const K = y0.map((y, p) => [y, f0[p]]);
   let kLast = f0;
   let yi = y0;
   for (let i = 1; i < stages; i++) {
-    yi = tf.matMul(weights(1, a[i]), K);
+    yi = y0.map((y, p) =>
+      isPassive(p) ? y : linearCombination(K[p], weights(1, a[i], dt * sign(p)))
+    );
     kLast = f(c[i] === 1 ? nextAfter(t1, t0) : t0 + c[i] * dt, yi);
-    K = tf.concat([K, kLast], 0);
+    K.forEach((Kp, p) => Kp.push(kLast[p]));
   }
   // FSAL: the last stage was evaluated at y1 itself.
-  const y1 = tableau.fsal ? yi : tf.matMul(weights(1, b), K);
-  const err = bError === undefined ? undefined : tf.matMul(weights(0, bError), K);
+  const y1 = y0.map((_, p) =>
+    tableau.fsal && !isPassive(p) ? yi[p] : linearCombination(K[p], weights(1, b, dt * sign(p)))
+  );
+  let err: (tf.Tensor | undefined)[] | undefined;
+  if (bError !== undefined) {
+    err = K.map((Kp, p) =>
+      (errParts?.[p] ?? true) ? linearCombination(Kp, weights(0, bError, dt * sign(p))) : undefined
+    );
+  }
   return { K, y1, kLast, err };
 }

@@ -1,9 +1,10 @@
 /**
  * States: one tensor, or a tuple of tensors solved together.
  *
- * Inside the solver every state is one row vector of shape `[1, n]` (the tensors flattened and
- * concatenated), so that a Runge–Kutta stage is a single matrix product over the stacked stages
- * whatever the structure of the state. {@link StateLayout} remembers the structure to restore it.
+ * Inside the solver each tensor of a state is kept apart, as a row `[1, n_p]` (a {@link view}
+ * of it: no copy, no kernel), so that a Runge–Kutta stage is one matrix product over the stacked
+ * stages per tensor whatever its shape, and a tuple is never packed into one tensor.
+ * {@link StateLayout} remembers the structure.
  *
  * @module
  */
@@ -15,7 +16,7 @@ export type State = tf.Tensor | tf.Tensor[];
 /** A vector field `dy/dt = f(t, y)`: returns tensors of the same structure and shapes as `y`. */
 export type VectorField<S extends State = State> = (t: number, y: S) => S;
 
-/** The structure of a state: its tensors' shapes and where each sits in the flat row. */
+/** The structure of a state: its tensors' shapes and sizes. */
 export interface StateLayout {
   /** True when the state is an array of tensors (even an array of one). */
   readonly isTuple: boolean;
@@ -105,19 +106,44 @@ export function checkLike(value: unknown, layout: StateLayout, what: string, lea
   });
 }
 
-/** Flattens a state into one row `[1, n]` (`lead` leading axes become rows: `[T, n]`). */
-export function flatten(y: State, layout: StateLayout, rows = 1): tf.Tensor2D {
-  const parts = partsOf(y).map((p, i) => tf.reshape(p, [rows, layout.sizes[i]]));
-  return (parts.length === 1 ? parts[0] : tf.concat(parts, 1)) as tf.Tensor2D;
-}
+/**
+ * Backends whose `Reshape` kernel only relabels the data (`incRef` and a new shape), so that a
+ * view made without launching the kernel is exactly what the kernel would return.
+ */
+const METADATA_RESHAPE = new Set(["cpu", "wasm", "webgpu"]);
 
-/** Restores a state from rows `[rows, n]`; with `lead`, each tensor gets leading axes `lead`. */
-export function unflatten(
-  flat: tf.Tensor2D,
-  layout: StateLayout,
-  lead: number[] = [],
-): State {
-  const pieces = layout.sizes.length === 1 ? [flat] : tf.split(flat, layout.sizes as number[], 1);
-  const parts = pieces.map((p, i) => tf.reshape(p, [...lead, ...layout.shapes[i]]));
-  return fromParts(parts, layout);
+/**
+ * `x` under a new shape of the same size, sharing its data. Outside a gradient tape, on the
+ * cpu, wasm and webgpu backends (whose `Reshape` kernel does nothing but this), the view is made
+ * directly, without a kernel launch (a launch costs 3–8 µs of engine bookkeeping, and the
+ * solver makes several per stage); under a tape, or on another backend, it is `tf.reshape`, so
+ * gradients flow. Either way the result is a new tensor that the caller disposes (disposing it
+ * never frees `x`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { view } from "./state.ts";
+ * const x = tf.tensor2d([[1, 2], [3, 4]]);
+ * const row = view(x, [1, 4]);
+ * assert.deepEqual(row.shape, [1, 4]);
+ * row.dispose();
+ * assert.deepEqual(Array.from(await x.data()), [1, 2, 3, 4]); // x is still alive
+ * x.dispose();
+ * ```
+ */
+export function view(x: tf.Tensor, shape: number[]): tf.Tensor {
+  const engine = tf.engine();
+  if (
+    engine.isTapeOn() || !METADATA_RESHAPE.has(engine.backendName) ||
+    engine.state.tensorInfo.get(x.dataId)?.backend !== engine.backend // not yet moved here
+  ) {
+    return tf.reshape(x, shape);
+  }
+  if (tf.util.sizeFromShape(shape) !== x.size) {
+    throw new RangeError(`view: shape [${shape}] does not hold the ${x.size} elements of x`);
+  }
+  engine.backend.incRef(x.dataId);
+  return engine.makeTensorFromTensorInfo({ dataId: x.dataId, shape, dtype: x.dtype });
 }

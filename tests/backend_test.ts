@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { type BackendName, hasHardwareGpu, useBackend } from "../backend.ts";
+import { type BackendName, chooseBackend, hasHardwareGpu, useBackend } from "../backend.ts";
 
 const BACKENDS: readonly BackendName[] = ["cpu", "wasm", "webgpu"];
 
@@ -193,4 +193,71 @@ Deno.test("hasHardwareGpu is false without an adapter or with a software adapter
       `fallback: ${info.isFallbackAdapter}, hasHardwareGpu: ${hw}`,
   );
   if (software) assert.equal(hw, false);
+});
+
+/** Runs `fn` with FASTERODE_BACKEND set to `value` (unset for undefined), then restores it. */
+async function withBackendEnv<T>(value: string | undefined, fn: () => Promise<T>): Promise<T> {
+  const saved = Deno.env.get("FASTERODE_BACKEND");
+  if (value === undefined) Deno.env.delete("FASTERODE_BACKEND");
+  else Deno.env.set("FASTERODE_BACKEND", value);
+  try {
+    return await fn();
+  } finally {
+    if (saved === undefined) Deno.env.delete("FASTERODE_BACKEND");
+    else Deno.env.set("FASTERODE_BACKEND", saved);
+    await useBackend("cpu");
+  }
+}
+
+Deno.test("chooseBackend starts a requested backend, whatever FASTERODE_BACKEND says", async () => {
+  await withBackendEnv("wasm", async () => {
+    const lines: string[] = [];
+    const choice = await chooseBackend({ requested: "cpu", log: (line) => lines.push(line) });
+    assert.deepEqual(choice, { backend: "cpu", reason: "requested" });
+    assert.equal(tf.getBackend(), "cpu");
+    assert.deepEqual(lines, ["tfjs backend: cpu (requested)"]);
+  });
+});
+
+Deno.test("chooseBackend rejects a requested name that is no backend, naming it", async () => {
+  await assert.rejects(
+    () => chooseBackend({ requested: "tpu" as BackendName }),
+    /requested "tpu" is not a backend; use "auto" or one of "cpu", "wasm", "webgpu"/,
+  );
+  assert.equal(tf.getBackend(), "cpu");
+});
+
+Deno.test("chooseBackend on auto follows FASTERODE_BACKEND and rejects a bad value", async () => {
+  await withBackendEnv("wasm", async () => {
+    assert.deepEqual(await chooseBackend(), {
+      backend: "wasm",
+      reason: "FASTERODE_BACKEND=wasm",
+    });
+    assert.equal(tf.getBackend(), "wasm");
+  });
+  await withBackendEnv("gpu", async () => {
+    await assert.rejects(
+      () => chooseBackend({ requested: "auto" }),
+      /FASTERODE_BACKEND=gpu is not a backend/,
+    );
+  });
+});
+
+Deno.test("chooseBackend on auto picks webgpu only on a hardware GPU, else wasm", async () => {
+  await withBackendEnv(undefined, async () => {
+    const lines: string[] = [];
+    const { backend, reason } = await chooseBackend({ log: (line) => lines.push(line) });
+    assert.equal(tf.getBackend(), backend);
+    assert.deepEqual(lines, [`tfjs backend: ${backend} (${reason})`]);
+    if (await hasHardwareGpu()) {
+      // webgpu, or a fallback that says why webgpu failed.
+      assert.ok(
+        backend === "webgpu" ? /^hardware GPU: /.test(reason) : /webgpu failed/.test(reason),
+        reason,
+      );
+    } else {
+      assert.equal(backend, "wasm", reason);
+      assert.match(reason, /no WebGPU|no GPU adapter|software or fallback/);
+    }
+  });
 });
