@@ -16,7 +16,7 @@
  * Each figure's `<div>` has an id made of a counter and a hash of the figure
  * ({@linkcode FIGURE_ID_PREFIX}), which `show` also puts in the output's metadata
  * (`metadata.fasterode.figure`): a notebook run twice on the same data stores the same ids, and
- * tools/notebooks.ts finds the output of each figure it renders: a stored notebook keeps the
+ * tools/notebooks/ finds the output of each figure it renders: a stored notebook keeps the
  * figure and a PNG of it (`image/png`) in place of the HTML, for viewers that run no scripts, such
  * as code hosts' notebook previews, and drops the embedded library.
  *
@@ -26,6 +26,7 @@
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import plotlyPackage from "plotly.js-dist-min/package.json" with { type: "json" };
+import { type JupyterApi, jupyterApi, settle } from "./jupyter.ts";
 
 /** The MIME type of a Plotly figure in a Jupyter output. */
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
@@ -56,6 +57,11 @@ export interface PlotlyFigure {
   layout?: Record<string, unknown>;
   /** plotly.js config; `{ responsive: true }` when absent. */
   config?: Record<string, unknown>;
+  /**
+   * Animation frames, kept in the figure's JSON for frontends that render Plotly's MIME type; the
+   * HTML fallback draws the figure's first state.
+   */
+  frames?: unknown[];
 }
 
 /** Options of {@linkcode plot} and {@linkcode show}. */
@@ -154,7 +160,7 @@ export class PlotlyDisplay implements Deno.jupyter.Displayable {
     if (this.embedsPlotlyJs) {
       for (const part of plotlyJsParts()) {
         await jupyter.display({ "text/html": part }, { raw: true });
-        await settle();
+        await settle(SETTLE_MS);
       }
       plotlyJsEmbedded = true;
     }
@@ -165,7 +171,7 @@ export class PlotlyDisplay implements Deno.jupyter.Displayable {
     } else {
       await jupyter.display(output.data, { raw: true });
     }
-    await settle();
+    await settle(SETTLE_MS);
   }
 }
 
@@ -245,27 +251,8 @@ export interface PlotlyOutputMetadata {
   [OUTPUT_METADATA_KEY]: { figure: string };
 }
 
-/** The part of `Deno.jupyter` that {@linkcode show} uses. */
-export interface JupyterApi {
-  /** `Deno.jupyter.display`. */
-  display(obj: unknown, options?: { raw?: boolean }): Promise<void>;
-  /** `Deno.jupyter.broadcast`, to send a `display_data` message with metadata. */
-  broadcast?(msgType: string, content: Record<string, unknown>): Promise<void>;
-}
-
-/** `Deno.jupyter` inside the kernel; undefined elsewhere (where reading it throws). */
-function jupyterApi(): JupyterApi | undefined {
-  try {
-    return Deno.jupyter;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Waits long enough for the kernel to flush a sent message before the next one or the cell end. */
-function settle(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 20));
-}
+/** Milliseconds to wait after each message, for the kernel to send it (see `settle`). */
+const SETTLE_MS = 20;
 
 let plotlyJsEmbedded = false;
 let plotlyJsBase64: string | undefined;
@@ -315,7 +302,7 @@ const PART_MARKER =
 /**
  * Whether an output's `text/html` is a part of the plotly.js library that {@linkcode show} embeds
  * before the first figure of a session (rather than a figure). A notebook stored with PNGs of its
- * figures in place of their HTML (tools/notebooks.ts) no longer needs these parts.
+ * figures in place of their HTML (tools/notebooks/) no longer needs these parts.
  *
  * @example
  * ```ts

@@ -31,12 +31,10 @@
  * @module
  */
 
-import { histogram, meanStd, NORM_STYLE, type NormName } from "./common.ts";
+import { NORM_NAMES, type NormName } from "../mod.ts";
+import type { HistoryEntry, RunResult } from "../experiments/harness/mod.ts";
+import { histogram, meanStd, NORM_STYLE } from "./common.ts";
 import type { PlotlyFigure } from "./plot.ts";
-import type { HistoryEntry, RunResult } from "../experiments/harness/results.ts";
-
-/** The norms in the order the figures draw them. */
-const NORMS: readonly NormName[] = ["default", "seminorm"];
 
 /** A saved run with the norm and tolerances of its backward solve. */
 export interface Run {
@@ -65,7 +63,7 @@ export interface Tolerance {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { RunResult } from "../experiments/harness/results.ts";
+ * import type { RunResult } from "../experiments/harness/mod.ts";
  * import { runsOf } from "./run_figures.ts";
  *
  * const result = (norm: string) =>
@@ -223,7 +221,7 @@ export function curveFigure(
   text: CurveText,
 ): PlotlyFigure {
   const tol = tolerancesOf(runs)[0];
-  const data = NORMS.flatMap((norm) => {
+  const data = NORM_NAMES.flatMap((norm) => {
     const c = curve(select(runs, norm, tol), measure);
     const { label, color } = NORM_STYLE[norm];
     const edge = (sign: number) => c.mean.map((m, i) => short(m + sign * c.std[i]));
@@ -328,7 +326,7 @@ export function toleranceTable(runs: readonly Run[]): Record<string, string | nu
   return tolerancesOf(runs).flatMap((tol) => {
     const mean = (norm: NormName) => meanStd(select(runs, norm, tol).map(backwardNfe)).mean;
     const reduction = 100 * (1 - mean("seminorm") / mean("default"));
-    return NORMS.map((norm) => {
+    return NORM_NAMES.map((norm) => {
       const group = select(runs, norm, tol);
       return {
         "rtol, atol": `${tol.rtol.toExponential()}, ${tol.atol.toExponential()}`,
@@ -398,7 +396,7 @@ export function stepHistogramFigure(
   const knots = (recorded[0].result.config.times as number[] | undefined) ?? [];
   const times = (norm: NormName, key: "backwardAcceptTs" | "backwardRejectTs") =>
     select(recorded, norm, tol).flatMap((r) => r.result.history.flatMap((h) => h.train[key] ?? []));
-  const all = NORMS.flatMap((n) => times(n, "backwardAcceptTs"));
+  const all = NORM_NAMES.flatMap((n) => times(n, "backwardAcceptTs"));
   const range: [number, number] = knots.length >= 2
     ? [knots[0], knots.at(-1)!]
     : [Math.min(...all), Math.max(...all)];
@@ -408,7 +406,7 @@ export function stepHistogramFigure(
   ] as const;
   return {
     data: panels.flatMap(([key, what, axis]) =>
-      NORMS.map((norm) => {
+      NORM_NAMES.map((norm) => {
         const ts = times(norm, key);
         return {
           type: "bar",

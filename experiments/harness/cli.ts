@@ -9,7 +9,7 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { type BackendName, hasHardwareGpu, useBackend } from "../../mod.ts";
+import { type BackendName, chooseBackend, NORM_NAMES, type NormName } from "../../mod.ts";
 
 /**
  * Parses `args` against `options` (node:util `parseArgs`, strict, no positionals), turning its
@@ -112,7 +112,7 @@ export const EXPERIMENT_FLAGS = {
 /** The options that {@linkcode EXPERIMENT_FLAGS} give, as the experiments name them. */
 export interface ExperimentFlags {
   /** `--norm`: one norm, or both (`both`). */
-  norms?: ("default" | "seminorm")[];
+  norms?: NormName[];
   /** `--preset`. */
   preset?: "small" | "paper";
   /** `--rtol`. */
@@ -165,8 +165,8 @@ export function experimentFlags(
     numberFlag(flag, str(flag)!, true, min);
   const real = (flag: keyof typeof EXPERIMENT_FLAGS) => numberFlag(flag, str(flag)!, false, 0);
   if (str("norm") !== undefined) {
-    const n = choice("norm", str("norm")!, ["default", "seminorm", "both"] as const);
-    o.norms = n === "both" ? ["default", "seminorm"] : [n];
+    const n = choice("norm", str("norm")!, [...NORM_NAMES, "both"] as const);
+    o.norms = n === "both" ? [...NORM_NAMES] : [n];
   }
   if (str("preset") !== undefined) {
     o.preset = choice("preset", str("preset")!, ["small", "paper"] as const);
@@ -253,9 +253,9 @@ export function parseCommandLine<T>(
 }
 
 /**
- * Starts the backend an experiment runs on: the one asked for, else `webgpu` for the `paper`
- * preset when there is a hardware GPU, else `wasm` (saying so on stderr for `paper`, which is
- * slow without a GPU).
+ * Starts the backend an experiment runs on with the library's one policy (`chooseBackend`): the
+ * one asked for, else `FASTERODE_BACKEND`, else `webgpu` on a hardware GPU, else `wasm`; says on
+ * stderr when the `paper` preset runs without a GPU (slow).
  *
  * @param asked the `--backend` flag, if given
  * @param preset the preset
@@ -265,14 +265,11 @@ export async function experimentBackend(
   asked: BackendName | undefined,
   preset: string | undefined,
 ): Promise<BackendName> {
-  let backend = asked;
-  if (backend === undefined) {
-    backend = preset === "paper" && await hasHardwareGpu() ? "webgpu" : "wasm";
-    if (preset === "paper" && backend === "wasm") {
-      console.error("no hardware GPU found: running the paper preset on wasm (slow)");
-    }
+  const { backend, reason } = await chooseBackend({ requested: asked ?? "auto" });
+  if (preset === "paper" && backend !== "webgpu") {
+    console.error(`running the paper preset on ${backend} (${reason}): slow without a GPU`);
   }
-  return await useBackend(backend);
+  return backend;
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * The training harness every experiment shares: {@link train} (AdamW, plateau schedule, metric
  * passes measuring forward and backward NFE, best-model restore, a results JSON per run),
- * {@link evaluate}, data splits and batches, progress display, presets, command-line parsing and
- * result tables.
+ * {@link evaluate}, data splits and batches, progress display, presets, the comparison of the
+ * norms ({@link compareNorms}), command-line parsing and result tables.
  *
  * @example
  * ```ts
@@ -15,16 +15,10 @@
  *
  * @module
  */
-export {
-  evaluate,
-  type EvaluateOptions,
-  type StepOptions,
-  type StepResult,
-  train,
-  type Trainable,
-  type TrainOptions,
-  type TrainResult,
-} from "./train.ts";
+export { train, type TrainResult } from "./train.ts";
+export type { TrainOptions } from "./train_options.ts";
+export { type BatchInfo, evaluate, type EvaluateOptions } from "./evaluate.ts";
+export type { StepOptions, StepResult, Trainable } from "./trainable.ts";
 export { AdamW, type AdamWOptions } from "./adamw.ts";
 export { type PlateauOptions, type PlateauSchedule, plateauSchedule } from "./plateau.ts";
 export { batchIndices, type Split, tensorSplit, type TrainData } from "./splits.ts";
@@ -35,10 +29,25 @@ export {
   type MessageProgress,
   type MetricsProgress,
   type Phase,
+  type ProgressDisplay,
+  progressDisplay,
+  type ProgressDisplayOptions,
   type ProgressEvent,
   type ProgressMode,
+  type ProgressReporter,
   progressReporter,
+  type ProgressSink,
+  type ReporterOptions,
 } from "./progress.ts";
+export {
+  type NotebookDisplay,
+  notebookSink,
+  type NotebookSinkOptions,
+  terminalMode,
+  terminalSink,
+  type TerminalSinkOptions,
+  withBar,
+} from "./progress_sinks.ts";
 export {
   configName,
   type HistoryEntry,
@@ -47,7 +56,34 @@ export {
   type ResultLocation,
   type RunResult,
   saveResult,
+  type TrainingNfe,
   type TrainSettings,
 } from "./results.ts";
 export { type PresetRules, resolvePreset } from "./presets.ts";
+export {
+  type ComparedModel,
+  compareNorms,
+  type CompareSpec,
+  type Comparison,
+  type ComparisonOptions,
+  type ComparisonSetup,
+  type NormRun,
+  resolveComparison,
+  trainingOptions,
+  type TrainingSettings,
+} from "./compare.ts";
+export {
+  choice,
+  EXPERIMENT_FLAGS,
+  experimentBackend,
+  type ExperimentFlags,
+  experimentFlags,
+  numberFlag,
+  parseCommandLine,
+  parseFlags,
+  pathFlag,
+  runMain,
+} from "./cli.ts";
+// Library types that appear in the harness's signatures.
+export type { BackendName, NormName, SolveStats } from "../../mod.ts";
 export { markdownTable, reduction, type TableRow, textTable } from "./table.ts";

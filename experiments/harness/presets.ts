@@ -1,6 +1,7 @@
 /**
  * An experiment's settings: a named preset, with the options a caller gives overriding its
- * values, each checked. Shared by `runCdeExperiment` and `runAcrobotExperiment`.
+ * values, each checked. Shared by the experiments (`resolveCdeSettings`, `resolveAcrobotSettings`,
+ * `resolveDemoSettings`).
  *
  * @module
  */

@@ -1,14 +1,27 @@
 /**
- * Progress of a training run: the events the harness emits, a one-line text form of each (for
- * notebooks), and a terminal reporter (a `cli-progress` bar on a TTY, sparse plain lines
- * otherwise).
+ * Progress of a training run or any long job: the events the harness emits, a one-line text form
+ * of each ({@linkcode formatProgress}), and the one progress renderer, {@linkcode progressDisplay}
+ * (a live line, lines that stay, throttling), which draws on a sink (progress_sinks.ts):
+ *
+ * - `terminalSink`: a `cli-progress` bar on standard error, or plain lines (for logs);
+ *   {@linkcode progressReporter} is the harness's terminal display made of it;
+ * - `notebookSink`: one Jupyter output redrawn in place (`display_id`), or plain lines
+ *   outside Jupyter; notebooks/common.ts's `progressLine` is made of it.
+ *
+ * @example A live line for a job of your own, on the terminal
+ * ```ts
+ * import { progressDisplay } from "./progress.ts";
+ * import { terminalSink } from "./progress_sinks.ts";
+ *
+ * const progress = progressDisplay(terminalSink("lines"), { interval: 1 });
+ * for (let i = 1; i <= 3; i++) progress.update(`round ${i}/3`, i / 3);
+ * await progress.done("3 rounds"); // the last state, as a line that stays
+ * ```
  *
  * @module
  */
-// @ts-types="@types/cli-progress"
-import cliProgress from "cli-progress";
-import process from "node:process";
 import type { HistoryEntry, Metrics } from "./results.ts";
+import { terminalMode, terminalSink, type TerminalSinkOptions } from "./progress_sinks.ts";
 
 /**
  * Which pass a batch belongs to: a training epoch (`"train"`), a metric epoch's passes over the
@@ -77,9 +90,6 @@ export interface MessageProgress {
 
 /** What `onProgress` receives. */
 export type ProgressEvent = BatchProgress | MetricsProgress | MessageProgress;
-
-/** How the harness shows progress on the terminal. */
-export type ProgressMode = "auto" | "bar" | "lines" | "none";
 
 function num(x: number): string {
   if (!Number.isFinite(x)) return String(x);
@@ -157,31 +167,175 @@ export function formatProgress(event: ProgressEvent): string {
   }
 }
 
-/** Options of {@link progressReporter}. */
-export interface ReporterOptions {
-  /** Where lines go (default: standard error). The bar itself always draws on standard error. */
-  write?: (line: string) => void;
-  /** `"lines"` mode: least seconds between two batch lines (default 60). */
-  interval?: number;
+/** How the harness shows progress on the terminal; see progress_sinks.ts's `terminalSink`. */
+export type ProgressMode = "auto" | "bar" | "lines" | "none";
+
+/** Where a {@linkcode progressDisplay} draws (progress_sinks.ts: terminal, notebook). */
+export interface ProgressSink {
+  /**
+   * Shows the live line in place of the previous one: `text`, with a bar at `fraction` (0 to 1)
+   * when given; `event` is the batch the line describes, when it comes from one.
+   */
+  live(text: string, fraction?: number, event?: BatchProgress): void;
+  /** Prints a line that stays (a metric epoch, a message, the final state). */
+  print(text: string): void;
+  /**
+   * Ends the live line, with `final` (when given) as the last state: in its place where the line
+   * stays (a notebook's output, a log), printed below it where it is cleared (a bar). Resolves
+   * once everything shown is out.
+   */
+  end(final?: string): Promise<void>;
 }
 
 /** Shows progress events; `close()` stops a bar. */
 export interface ProgressReporter {
   /** Shows (or skips) one event. */
   report(event: ProgressEvent): void;
-  /** Ends the display (clears a bar). */
+  /** Ends the display (clears a bar); a live line held back by the interval is dropped. */
   close(): void;
 }
 
-function writeStderr(line: string): void {
-  process.stderr.write(line + "\n");
+/** A live progress line and the lines that stay; made by {@linkcode progressDisplay}. */
+export interface ProgressDisplay extends ProgressReporter {
+  /**
+   * Shows `text` as the live line, with a bar when `fraction` (0 to 1) is given. A line that comes
+   * sooner than the interval after the last one shown is held back (the last such is kept for
+   * `done`).
+   */
+  update(text: string, fraction?: number): void;
+  /**
+   * Shows a harness event: a batch as the live line (held back like `update`'s), a metric epoch
+   * or a message as a line that stays. Pass it as `onProgress: display.report`.
+   */
+  report(event: ProgressEvent): void;
+  /** Shows `text` (or the line held back last) as the final state, and waits until it is out. */
+  done(text?: string): Promise<void>;
+}
+
+/** Options of {@linkcode progressDisplay}. */
+export interface ProgressDisplayOptions {
+  /**
+   * Least seconds between two lines shown (default 0: every one). Events are timed by their
+   * `elapsed` (seconds of training), updates by the seconds since the display was made: two
+   * clocks, each throttled on its own.
+   */
+  interval?: number;
+  /**
+   * Whether the first live line is shown at once (default true); false: it too waits `interval`
+   * seconds from the start (for logs, where every live line is a line of its own).
+   */
+  showFirst?: boolean;
 }
 
 /**
- * A progress display. `"bar"`: a `cli-progress` bar on standard error, redrawn as batches end,
- * with metric epochs and messages printed above it. `"lines"`: metric epochs and messages, and a
- * batch line at most every `interval` seconds (for logs and notebooks). `"none"`: nothing.
- * `"auto"`: `"bar"` when standard error is a terminal, else `"lines"`.
+ * The progress renderer: a live line (from {@linkcode ProgressDisplay.update} or batch events)
+ * shown at most every `interval` seconds on `sink`, and lines that stay for metric epochs and
+ * messages. A metric epoch's or message's line restarts the interval of batch lines.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { progressDisplay, type ProgressSink } from "./progress.ts";
+ *
+ * const shown: string[] = [];
+ * const sink: ProgressSink = {
+ *   live: (text, fraction) => shown.push(`live ${text} ${fraction}`),
+ *   print: (text) => shown.push(`print ${text}`),
+ *   end: () => Promise.resolve(),
+ * };
+ * const progress = progressDisplay(sink, { interval: 3600 });
+ * for (let i = 1; i <= 10; i++) progress.update(`step ${i}`, i / 10);
+ * progress.report({ kind: "message", text: "halfway", elapsed: 5 });
+ * await progress.done();
+ * // The first update is shown at once, the others come within the interval: only the last one
+ * // is shown, by done().
+ * assert.deepEqual(shown, ["live step 1 0.1", "print halfway [5s]", "live step 10 1"]);
+ * ```
+ *
+ * @param sink where to draw
+ * @param options the interval, and whether the first line waits for it
+ * @returns the display
+ * @throws {RangeError} if `interval` is negative or not a number
+ */
+export function progressDisplay(
+  sink: ProgressSink,
+  options: ProgressDisplayOptions = {},
+): ProgressDisplay {
+  const { interval = 0, showFirst = true } = options;
+  if (!(interval >= 0)) {
+    throw new RangeError(`progressDisplay: interval must be >= 0 seconds, got ${interval}`);
+  }
+  const started = performance.now();
+  const clock = (): number => (performance.now() - started) / 1000;
+  type Live = { text: string; fraction?: number; event?: BatchProgress };
+  // The last time a line was shown, on each clock: events' elapsed, and the display's own.
+  const last = { event: showFirst ? -Infinity : 0, clock: showFirst ? -Infinity : 0 };
+  let pending: Live | undefined;
+  let shown: Live | undefined;
+  const show = (live: Live): void => {
+    shown = live;
+    pending = undefined;
+    sink.live(live.text, live.fraction, live.event);
+  };
+  const offer = (live: Live, on: keyof typeof last, time: number): void => {
+    if (time - last[on] >= interval) {
+      last[on] = time;
+      show(live);
+    } else {
+      pending = live;
+    }
+  };
+  return {
+    update(text: string, fraction?: number): void {
+      offer({ text, fraction }, "clock", clock());
+    },
+    report(event: ProgressEvent): void {
+      if (event.kind === "batch") {
+        offer(
+          { text: formatProgress(event), fraction: event.batch / event.batches, event },
+          "event",
+          event.elapsed,
+        );
+      } else {
+        last.event = event.elapsed;
+        sink.print(formatProgress(event));
+      }
+    },
+    async done(text?: string): Promise<void> {
+      if (text === undefined) {
+        const held = pending;
+        if (
+          held !== undefined && (held.text !== shown?.text || held.fraction !== shown?.fraction)
+        ) {
+          show(held);
+        }
+        await sink.end();
+        return;
+      }
+      const same = shown?.text === text && shown.fraction === undefined;
+      pending = undefined;
+      shown = { text };
+      await sink.end(same ? undefined : text);
+    },
+    close(): void {
+      pending = undefined;
+      void sink.end();
+    },
+  };
+}
+
+/** Options of {@link progressReporter}. */
+export interface ReporterOptions extends TerminalSinkOptions {
+  /** `"lines"` mode: least seconds between two batch lines (default 60). */
+  interval?: number;
+}
+
+/**
+ * The harness's terminal display: {@linkcode progressDisplay} on a `terminalSink`.
+ * `"bar"`: a bar redrawn as batches end, with metric epochs and messages printed above it.
+ * `"lines"`: metric epochs and messages, and a batch line at most every `interval` seconds of
+ * training (for logs). `"none"`: nothing. `"auto"`: `"bar"` when standard error is a terminal,
+ * else `"lines"`.
  *
  * @example
  * ```ts
@@ -198,69 +352,22 @@ function writeStderr(line: string): void {
  * reporter.close();
  * assert.deepEqual(lines, ["early stop [5s]"]); // the batch line waits for the interval
  * ```
+ *
+ * @param mode bar, lines, none, or auto
+ * @param options where lines go, and the interval of batch lines
+ * @returns the display
+ * @throws {TypeError} on an unknown mode
+ * @throws {RangeError} if `interval` is negative
  */
 export function progressReporter(
   mode: ProgressMode,
   options: ReporterOptions = {},
-): ProgressReporter {
-  const { write = writeStderr, interval = 60 } = options;
-  if (!["auto", "bar", "lines", "none"].includes(mode)) {
-    throw new TypeError(`progressReporter: unknown mode "${mode}" (auto, bar, lines, none)`);
-  }
+): ProgressDisplay {
+  const { write, interval = 60 } = options;
+  const resolved = terminalMode(mode, "progressReporter");
   if (!(interval >= 0)) throw new RangeError(`progressReporter: interval must be >= 0`);
-  const resolved = mode === "auto" ? (Deno.stderr.isTerminal() ? "bar" : "lines") : mode;
-  if (resolved === "none") return { report(): void {}, close(): void {} };
-  if (resolved === "lines") {
-    let last = 0;
-    return {
-      report(event: ProgressEvent): void {
-        if (event.kind === "batch" && event.elapsed - last < interval) return;
-        last = event.elapsed;
-        write(formatProgress(event));
-      },
-      close(): void {},
-    };
-  }
-  const bar = new cliProgress.SingleBar({
-    stream: process.stderr,
-    format: "epoch {epoch} {phase} |{bar}| {value}/{total} loss {loss} nfe {nfe} lr {lr} " +
-      "[{time}]",
-    barsize: 24,
-    clearOnComplete: true,
-    hideCursor: false,
-    linewrap: false,
-    fps: 5,
-  }, cliProgress.Presets.shades_classic);
-  let active = false;
-  return {
-    report(event: ProgressEvent): void {
-      if (event.kind === "batch") {
-        const payload = {
-          epoch: `${event.epoch + 1}/${event.maxEpochs}`,
-          phase: event.phase,
-          loss: num(event.loss),
-          nfe: `${event.forwardNfe}/${event.backwardNfe}`,
-          lr: lrText(event.lr),
-          time: duration(event.elapsed),
-        };
-        if (!active) {
-          bar.start(event.batches, event.batch, payload);
-          active = true;
-        } else {
-          if (bar.getTotal() !== event.batches) bar.setTotal(event.batches);
-          bar.update(event.batch, payload);
-        }
-        return;
-      }
-      if (active) {
-        bar.stop();
-        active = false;
-      }
-      write(formatProgress(event));
-    },
-    close(): void {
-      if (active) bar.stop();
-      active = false;
-    },
-  };
+  return progressDisplay(terminalSink(resolved, { write }), {
+    interval: resolved === "lines" ? interval : 0,
+    showFirst: false,
+  });
 }

@@ -62,6 +62,14 @@ export interface HistoryEntry {
   val: Metrics;
 }
 
+/** The function evaluations of one epoch's training steps, summed over its batches. */
+export interface TrainingNfe {
+  /** Forward-solve evaluations. */
+  forward: number;
+  /** Backward (adjoint) solve evaluations. */
+  backward: number;
+}
+
 /** The harness settings of a run, defaults filled in. */
 export interface TrainSettings {
   /** Most epochs. */
@@ -122,6 +130,11 @@ export interface RunResult {
   finalLr: number;
   /** Metrics at every metric epoch. */
   history: HistoryEntry[];
+  /**
+   * NFE of the training steps (with the optimiser step, not the metric passes), one entry per
+   * trained epoch (`trainingNfe[e]` for epoch `e`).
+   */
+  trainingNfe: TrainingNfe[];
   /** Final training-split metrics, on the best model. */
   train: Metrics;
   /** Final validation metrics, on the best model. */

@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { permutation } from "../../models/data/mod.ts";
 
 /**
  * One split of a data set (train, val or test).
@@ -81,14 +82,14 @@ export function tensorSplit<T extends Record<string, tf.Tensor>>(tensors: T): Sp
 
 /**
  * The indices `0 … size−1` cut into batches of `batchSize` (the last one may be smaller), in a
- * random order drawn from `random` (Fisher–Yates; e.g. `seededRandom(seed)` from `random.ts`),
- * or in order without it.
+ * random order drawn from `random` (the models' one shuffle, `permutation`; e.g.
+ * `seededRandom(seed)`), or in order without it.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { batchIndices } from "./splits.ts";
- * import { seededRandom } from "../../models/data/random.ts";
+ * import { seededRandom } from "../../models/data/mod.ts";
  *
  * assert.deepEqual(batchIndices(5, 2), [[0, 1], [2, 3], [4]]);
  * const shuffled = batchIndices(5, 2, seededRandom(0));
@@ -106,14 +107,29 @@ export function batchIndices(
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) {
     throw new RangeError(`batchIndices: batchSize must be an integer >= 1, got ${batchSize}`);
   }
-  const order = Array.from({ length: size }, (_, i) => i);
-  if (random) {
-    for (let i = size - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
-  }
+  const order = random ? permutation(size, random) : Array.from({ length: size }, (_, i) => i);
   const batches: number[][] = [];
   for (let i = 0; i < size; i += batchSize) batches.push(order.slice(i, i + batchSize));
   return batches;
+}
+
+/**
+ * Checks that `split` is a {@link Split} with at least one example; throws a `TypeError`
+ * naming it as `data.<what>`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkSplit } from "./splits.ts";
+ * checkSplit("train", { size: 3, batch: (indices) => indices });
+ * assert.throws(() => checkSplit("val", { size: 0, batch: () => [] }), /data\.val must be/);
+ * ```
+ */
+export function checkSplit<B>(what: string, split: Split<B> | undefined): void {
+  if (
+    split === null || typeof split !== "object" || typeof split.batch !== "function" ||
+    !(Number.isInteger(split.size) && split.size >= 1)
+  ) {
+    throw new TypeError(`train: data.${what} must be a split with size >= 1 and batch(indices)`);
+  }
 }

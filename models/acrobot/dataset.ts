@@ -18,44 +18,29 @@
  * accurately (dopri5 at rtol = atol = 1e-6 instead of SciPy's RK45 at rtol 1e-3).
  *
  * Generation simulates every pending trial of every control in one batched solve per round
- * (a round redraws the rejected ones), and the result is cached on disk: a float32 binary file
- * (the observations, then the start states) and a JSON metadata file, both named
- * `acrobot-<hash of the settings>`.
+ * (a round redraws the rejected ones), and the result is cached on disk as an entry of the data
+ * cache (`models/data/cache.ts`): a folder `<cacheDir>/acrobot-<hash of the settings>` holding
+ * a float32 file `trajectories.f32` (the observations, then the start states) and the
+ * manifest with the metadata and the file's SHA-256. The cache folder is `cacheDir`, by default
+ * `.cache/acrobot` relative to the current directory; pass it explicitly (or `false`) to choose.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { ACROBOT, simulateAcrobot } from "./physics.ts";
-import { seededRandom, uniform } from "../data/random.ts";
+import { cacheKey, readCacheEntry, seededRandom, uniform, writeCacheEntry } from "../data/mod.ts";
 
 /** The 9 constant controls `(a0, a1)` of the experiment, in its order. */
 export const ACROBOT_CONTROLS: readonly (readonly [number, number])[] = Object.freeze(
-  [
-    [0, 0],
-    [0, 1],
-    [0, -1],
-    [0, 2],
-    [0, -2],
-    [1, 0],
-    [-1, 0],
-    [2, 0],
-    [-2, 0],
-  ] as const,
+  [[0, 0], [0, 1], [0, -1], [0, 2], [0, -2], [1, 0], [-1, 0], [2, 0], [-2, 0]] as const,
 );
 
 /** Names of the 8 observation channels, in order. */
-export const OBSERVATION_CHANNELS: readonly string[] = Object.freeze([
-  "cos θ1",
-  "cos θ2",
-  "sin θ1",
-  "sin θ2",
-  "θ̇1",
-  "θ̇2",
-  "u0",
-  "u1",
-]);
+export const OBSERVATION_CHANNELS: readonly string[] = Object.freeze(
+  ["cos θ1", "cos θ2", "sin θ1", "sin θ2", "θ̇1", "θ̇2", "u0", "u1"],
+);
 
-/** Progress of data generation, passed to a `progress` callback. */
+/** Progress of data generation, passed to the `onProgress` callback. */
 export interface AcrobotProgress {
   /** Redraw round (1 for the first batch of trials). */
   round: number;
@@ -87,10 +72,18 @@ export interface AcrobotDataOptions {
   rtol?: number;
   /** Absolute tolerance of the physics solve (default 1e-6). */
   atol?: number;
-  /** Cache folder (default `.cache/acrobot`); `false` neither reads nor writes a cache. */
+  /**
+   * Cache folder: the trajectories are read from (or written to) `<cacheDir>/acrobot-<key>`.
+   * Default `".cache/acrobot"`, relative to the current directory; `false` neither reads nor
+   * writes a cache.
+   */
   cacheDir?: string | false;
-  /** `true` prints progress to stderr; a function receives it instead (default: silent). */
-  progress?: boolean | ((p: AcrobotProgress) => void);
+  /** Receives the progress of a generation, at every vector-field evaluation of the physics
+   * solve and at the end of every round (default: none). Nothing is printed. */
+  onProgress?: (p: AcrobotProgress) => void;
+  /** Receives the one-line report of an unusable cache entry (corrupt, truncated, or made for
+   * other settings), which is then simulated again. Default `console.warn`. */
+  warn?: (message: string) => void;
 }
 
 /** The settings that determine the trajectories (the cache key is a hash of them). */
@@ -184,27 +177,7 @@ function resolveSettings(options: AcrobotDataOptions): AcrobotDataSettings {
 
 /** SHA-256 (hex, first 16 characters) of the settings and the physics constants. */
 async function settingsKey(settings: AcrobotDataSettings): Promise<string> {
-  const text = JSON.stringify({ settings, physics: ACROBOT });
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("")
-    .slice(0, 16);
-}
-
-function progressReporter(
-  progress: AcrobotDataOptions["progress"],
-): ((p: AcrobotProgress, final?: boolean) => void) | undefined {
-  if (typeof progress === "function") return progress;
-  if (progress !== true) return undefined;
-  const encoder = new TextEncoder();
-  let last = 0;
-  return (p, final = false) => {
-    const now = performance.now();
-    if (!final && now - last < 250) return;
-    last = now;
-    const line = `\racrobot data: round ${p.round}, ${p.batch} trials, ` +
-      `t = ${p.t.toFixed(2)}/${p.tEnd.toFixed(2)} s, accepted ${p.accepted}/${p.total}   `;
-    Deno.stderr.writeSync(encoder.encode(final ? line + "\n" : line));
-  };
+  return (await cacheKey({ settings, physics: ACROBOT })).slice(0, 16);
 }
 
 /**
@@ -214,13 +187,12 @@ function progressReporter(
 async function simulateTrajectories(
   settings: AcrobotDataSettings,
   key: string,
-  progress: AcrobotDataOptions["progress"],
+  report: ((p: AcrobotProgress) => void) | undefined,
 ): Promise<AcrobotTrajectories> {
   const { trials, steps, controls, seed, rtol, atol, dt } = settings;
   const [lo, hi] = settings.initRange;
   const [max1, max2] = settings.maxVel;
   const nC = controls.length;
-  const report = progressReporter(progress);
   // One stream of start states, replayed for every control (one seed for all, as the original).
   const rng = seededRandom(seed);
   const starts: number[][] = [];
@@ -308,7 +280,7 @@ async function simulateTrajectories(
         data[out + 7] = u1;
       }
     });
-    report?.({ round, batch: B, t: tEnd, tEnd, accepted: acceptedSoFar(), total }, true);
+    report?.({ round, batch: B, t: tEnd, tEnd, accepted: acceptedSoFar(), total });
   }
   return {
     data,
@@ -322,37 +294,44 @@ async function simulateTrajectories(
   };
 }
 
+/** The metadata of a cache entry (in its manifest). */
 interface CacheMeta {
-  key: string;
   settings: AcrobotDataSettings;
   shape: [number, number, number, number];
   rejected: number[];
   nfe: number;
-  byteLength: number;
-  created: string;
   channels: readonly string[];
 }
 
-async function readCache(dir: string, key: string): Promise<AcrobotTrajectories | undefined> {
-  let meta: CacheMeta;
-  let bytes: Uint8Array;
-  try {
-    meta = JSON.parse(await Deno.readTextFile(`${dir}/acrobot-${key}.json`));
-    bytes = await Deno.readFile(`${dir}/acrobot-${key}.bin`);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
+/** The file of a cache entry: the observations, then the start states, float32. */
+const TRAJECTORY_FILE = "trajectories.f32";
+
+/** The trajectories of a verified cache entry; throws (the reason) if they do not fit the
+ * settings or hold NaN or Inf. */
+function decodeCache(
+  meta: CacheMeta,
+  files: ReadonlyMap<string, Uint8Array>,
+  settings: AcrobotDataSettings,
+  key: string,
+): AcrobotTrajectories {
+  const expected = [settings.controls.length, settings.trials, settings.steps, CHANNELS];
+  if (JSON.stringify(meta.shape) !== JSON.stringify(expected)) {
+    throw new Error(
+      `its shape is ${JSON.stringify(meta.shape)}, expected ${JSON.stringify(expected)}`,
+    );
   }
-  const [nC, nT, steps, ch] = meta.shape ?? [];
-  const nData = nC * nT * steps * ch;
-  const nStarts = nC * nT * 4;
-  if (
-    meta.key !== key || bytes.byteLength !== meta.byteLength ||
-    bytes.byteLength !== 4 * (nData + nStarts)
-  ) {
-    return undefined; // stale or truncated: simulate again
+  if (!Array.isArray(meta.rejected) || meta.rejected.length !== expected[0]) {
+    throw new Error(`its rejected counts are not one per control`);
+  }
+  const bytes = files.get(TRAJECTORY_FILE);
+  const nData = expected[0] * expected[1] * expected[2] * CHANNELS;
+  const nStarts = expected[0] * expected[1] * 4;
+  if (bytes === undefined || bytes.byteLength !== 4 * (nData + nStarts)) {
+    throw new Error(`${TRAJECTORY_FILE} does not hold ${nData + nStarts} float32 values`);
   }
   const all = new Float32Array(bytes.slice().buffer);
+  const bad = all.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new Error(`${TRAJECTORY_FILE} holds ${all[bad]} at ${bad}`);
   return {
     data: all.slice(0, nData),
     shape: meta.shape,
@@ -365,35 +344,28 @@ async function readCache(dir: string, key: string): Promise<AcrobotTrajectories 
   };
 }
 
-async function writeCache(dir: string, traj: AcrobotTrajectories): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
-  const base = `${dir}/acrobot-${traj.key}`;
+/** Writes the trajectories as the cache entry `path`. */
+async function writeCache(path: string, traj: AcrobotTrajectories): Promise<void> {
   const all = new Float32Array(traj.data.length + traj.starts.length);
   all.set(traj.data);
   all.set(traj.starts, traj.data.length);
-  const bytes = new Uint8Array(all.buffer);
   const meta: CacheMeta = {
-    key: traj.key,
     settings: traj.settings,
     shape: traj.shape,
     rejected: traj.rejected,
     nfe: traj.nfe,
-    byteLength: bytes.byteLength,
-    created: new Date().toISOString(),
     channels: OBSERVATION_CHANNELS,
   };
-  // Binary first, metadata last, each written to a temporary name and renamed: a reader never
-  // sees metadata without its complete binary.
-  const tmp = `.${crypto.randomUUID()}.tmp`;
-  await Deno.writeFile(base + ".bin" + tmp, bytes);
-  await Deno.rename(base + ".bin" + tmp, base + ".bin");
-  await Deno.writeTextFile(base + ".json" + tmp, JSON.stringify(meta, null, 2) + "\n");
-  await Deno.rename(base + ".json" + tmp, base + ".json");
+  await writeCacheEntry(path, traj.key, {
+    meta,
+    files: { [TRAJECTORY_FILE]: new Uint8Array(all.buffer) },
+  });
 }
 
 /**
- * The trajectories for `options`: read from the cache when present, else simulated (and cached).
- * Deterministic: the same settings give the same numbers.
+ * The trajectories for `options`: read from the cache entry `<cacheDir>/acrobot-<key>` when it
+ * is there and passes its checks, else simulated (and cached). Deterministic: the same settings
+ * give the same numbers.
  *
  * @example
  * ```ts
@@ -410,12 +382,16 @@ export async function acrobotTrajectories(
   const settings = resolveSettings(options);
   const key = await settingsKey(settings);
   const { cacheDir = ".cache/acrobot" } = options;
-  if (cacheDir !== false) {
-    const hit = await readCache(cacheDir, key);
-    if (hit !== undefined) return hit;
+  const path = cacheDir === false ? undefined : `${cacheDir}/acrobot-${key}`;
+  if (path !== undefined) {
+    const hit = await readCacheEntry(path, key, {
+      decode: (meta: CacheMeta, files) => decodeCache(meta, files, settings, key),
+      warn: options.warn,
+    });
+    if (hit !== undefined) return hit.value;
   }
-  const traj = await simulateTrajectories(settings, key, options.progress);
-  if (cacheDir !== false) await writeCache(cacheDir, traj);
+  const traj = await simulateTrajectories(settings, key, options.onProgress);
+  if (path !== undefined) await writeCache(path, traj);
   return traj;
 }
 
@@ -496,7 +472,8 @@ export interface AcrobotDataset {
 
 /**
  * The acrobot data set, windowed and split (see the module documentation). Cached on disk under
- * `cacheDir`; pass `progress: true` to watch a first generation (about a minute on a CPU).
+ * `cacheDir` (default `.cache/acrobot` in the current directory); pass `onProgress` to watch a
+ * first generation (about a minute on a CPU).
  *
  * @example
  * ```ts

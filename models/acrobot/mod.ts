@@ -14,7 +14,7 @@
  * const data = await loadAcrobotDataset({ trials: 10, steps: 9, cacheDir: false });
  * const model = new Symoden({ massHidden: 8, potentialHidden: 8, inputHidden: 8 });
  * const batch = tf.slice(data.train, [0, 0, 0], [4, -1, -1]);
- * const step = await model.step(batch, { norm: "seminorm" });
+ * const step = await model.step(batch, { adjoint: { norm: "seminorm" } });
  * console.log(step.loss, step.forward.nfe, step.backward.nfe);
  * tf.train.sgd(1e-3).applyGradients(step.grads);
  * tf.dispose([batch, step.grads]);
@@ -50,12 +50,12 @@ export {
   splitSizes,
   windowsOf,
 } from "./dataset.ts";
+export type { DenseLayer, MlpPass } from "./softplus_mlp.ts";
 export {
-  type DenseLayer,
   Symoden,
   type SymodenEvaluation,
   type SymodenOptions,
-  type SymodenStep,
+  type SymodenSolveOptions,
   type SymodenStepOptions,
   type SymodenTerms,
 } from "./symoden.ts";
@@ -66,11 +66,14 @@ export {
   runEnergyShaping,
   saveTrajectory,
 } from "./control.ts";
-// Library types that appear in this module's signatures.
+// Types of the library and of models/ that appear in this module's signatures.
 export type {
   AdjointNorm,
   AdjointNormSpec,
+  AdjointOptions,
   AdjointState,
   MethodName,
+  NormName,
   SolveStats,
 } from "../../mod.ts";
+export type { StepResult } from "../mod.ts";

@@ -26,7 +26,8 @@
  * path is silently dropped, giving wrong numbers. Here the derivatives are written out instead,
  * with ordinary tfjs ops: `∂H/∂(cos q, sin q)` by one hand-written reverse pass through the
  * `M⁻¹` and `V` networks (`∂softplus = sigmoid`), and `dM⁻¹/dt` by one forward-mode (tangent)
- * pass through the `M⁻¹` network along `ẋ`. The vector field is then plain first-order tfjs
+ * pass through the `M⁻¹` network along `ẋ` (both in softplus_mlp.ts). The vector field is then
+ * plain first-order tfjs
  * code: the adjoint's vector–Jacobian products and discretise-then-optimise both work, and one
  * evaluation costs about a third of the original's five nested autodiff passes.
  *
@@ -34,15 +35,24 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
-  type AdjointNormSpec,
+  type AdjointOptions,
   adjointValueAndGrads,
   type MethodName,
   odeint,
   odeintAdjoint,
+  type OdeintOptions,
   type SolveStats,
 } from "../../mod.ts";
 import { ACROBOT } from "./physics.ts";
-import { seededRandom, uniform } from "../data/random.ts";
+import { seededRandom } from "../data/mod.ts";
+import type { StepResult } from "../step.ts";
+import {
+  type DenseLayer,
+  inputGradient,
+  mlpForward,
+  outputTangent,
+  softplusMlp,
+} from "./softplus_mlp.ts";
 
 /** Sizes and naming of a {@link Symoden}. Every option is optional. */
 export interface SymodenOptions {
@@ -84,34 +94,34 @@ export interface SymodenTerms {
   dxdt: tf.Tensor2D;
 }
 
-/** Options of {@link Symoden.step} and {@link Symoden.evaluate}. */
-export interface SymodenStepOptions {
-  /** Relative tolerance of both solves (default 1e-4). */
+/**
+ * Solver settings of {@link Symoden.evaluate} and {@link Symoden.step}; omitted tolerances are
+ * the library's `DEFAULT_TOLERANCES` (the experiment's presets set their own).
+ */
+export interface SymodenSolveOptions {
+  /** Relative tolerance (of the backward solve too, unless `adjoint` sets its own). */
   rtol?: number;
-  /** Absolute tolerance of both solves (default 1e-4). */
+  /** Absolute tolerance (of the backward solve too, unless `adjoint` sets its own). */
   atol?: number;
-  /** Norm of the backward solve: `"default"` or `"seminorm"` (default `"default"`). */
-  norm?: AdjointNormSpec;
-  /** Record the time of every evaluation and step (forward and backward). */
-  record?: boolean;
   /** Runge–Kutta method (default `"dopri5"`). */
   method?: MethodName;
+  /**
+   * Record the time of every evaluation and step (default false): of the forward solve and, in
+   * a training step, of the backward one.
+   */
+  record?: boolean;
   /** Time between a window's points (default 0.05 s). */
   dt?: number;
 }
 
-/** Result of {@link Symoden.step}. */
-export interface SymodenStep {
-  /** Mean squared error over every sample, time point and channel. */
-  loss: number;
-  /** Samples in the batch. */
-  count: number;
-  /** `dLoss/dv` for every variable, by name (owned by the caller: dispose after use). */
-  grads: tf.NamedTensorMap;
-  /** Forward-solve statistics. */
-  forward: SolveStats;
-  /** Backward-solve statistics (summed over the output intervals). */
-  backward: SolveStats;
+/** Options of {@link Symoden.step}: the solve's, and the backward solve's. */
+export interface SymodenStepOptions extends SymodenSolveOptions {
+  /**
+   * Backward-solve options, handed to `odeintAdjoint` as they are: the norm
+   * (`{ norm: "seminorm" }`), tolerances, …; each defaults to the forward one, the norm to
+   * `"default"`.
+   */
+  adjoint?: AdjointOptions;
 }
 
 /** Result of {@link Symoden.evaluate}. */
@@ -124,74 +134,7 @@ export interface SymodenEvaluation {
   forward: SolveStats;
 }
 
-/** One dense layer `y = x·W + b` (`W` is `[in, out]`, the transpose of torch's layout). */
-export interface DenseLayer {
-  /** Weights `[in, out]`. */
-  W: tf.Variable<tf.Rank.R2>;
-  /** Bias `[out]`. */
-  b: tf.Variable<tf.Rank.R1>;
-}
-
-/** Forward pass of a softplus MLP that keeps `σ(z)` of each hidden layer (`softplus′ = σ`). */
-interface MlpPass {
-  out: tf.Tensor2D;
-  slopes: tf.Tensor2D[];
-}
-
 let modelCount = 0;
-
-/** A dense layer initialised like `torch.nn.Linear`: W, b ~ U(±1/√fanIn). */
-function dense(rng: () => number, fanIn: number, fanOut: number, name: string): DenseLayer {
-  const bound = 1 / Math.sqrt(fanIn);
-  const draw = (n: number) => Float32Array.from({ length: n }, () => uniform(rng, -bound, bound));
-  // torch stores W as [out, in] and fills it in that order; keep the order, store transposed.
-  const wOutIn = draw(fanIn * fanOut);
-  const w = new Float32Array(fanIn * fanOut);
-  for (let o = 0; o < fanOut; o++) {
-    for (let i = 0; i < fanIn; i++) w[i * fanOut + o] = wOutIn[o * fanIn + i];
-  }
-  const b = draw(fanOut);
-  // tidy disposes the initial-value tensors; the variables keep their own reference.
-  return tf.tidy(() => ({
-    W: tf.variable(tf.tensor2d(w, [fanIn, fanOut]), true, `${name}/W`) as tf.Variable<tf.Rank.R2>,
-    b: tf.variable(tf.tensor1d(b), true, `${name}/b`) as tf.Variable<tf.Rank.R1>,
-  }));
-}
-
-function mlp(rng: () => number, sizes: number[], name: string): DenseLayer[] {
-  return sizes.slice(1).map((n, i) => dense(rng, sizes[i], n, `${name}/${i + 1}`));
-}
-
-/** Forward pass; hidden layers are softplus. */
-function forward(layers: DenseLayer[], x: tf.Tensor2D): MlpPass {
-  let h = x;
-  const slopes: tf.Tensor2D[] = [];
-  for (let i = 0; i < layers.length - 1; i++) {
-    const z = tf.add(tf.matMul(h, layers[i].W), layers[i].b) as tf.Tensor2D;
-    slopes.push(tf.sigmoid(z));
-    h = tf.softplus(z);
-  }
-  const last = layers[layers.length - 1];
-  return { out: tf.add(tf.matMul(h, last.W), last.b) as tf.Tensor2D, slopes };
-}
-
-/** Input gradient `cotᵀ·∂out/∂x` of a pass (reverse mode by hand), `[B, in]`. */
-function inputGradient(layers: DenseLayer[], pass: MlpPass, cot: tf.Tensor2D): tf.Tensor2D {
-  let g = tf.matMul(cot, layers[layers.length - 1].W, false, true);
-  for (let i = layers.length - 2; i >= 0; i--) {
-    g = tf.matMul(tf.mul(g, pass.slopes[i]), layers[i].W, false, true);
-  }
-  return g as tf.Tensor2D;
-}
-
-/** Output tangent `∂out/∂x · v` of a pass (forward mode by hand), `[B, out]`. */
-function outputTangent(layers: DenseLayer[], pass: MlpPass, v: tf.Tensor2D): tf.Tensor2D {
-  let t: tf.Tensor = v;
-  for (let i = 0; i < layers.length - 1; i++) {
-    t = tf.mul(tf.matMul(t as tf.Tensor2D, layers[i].W), pass.slopes[i]);
-  }
-  return tf.matMul(t as tf.Tensor2D, layers[layers.length - 1].W) as tf.Tensor2D;
-}
 
 /** Columns `[from, from + n)` of a `[B, k]` tensor. */
 function cols(x: tf.Tensor, from: number, n: number): tf.Tensor2D {
@@ -245,20 +188,24 @@ function positiveInt(name: string, v: number): number {
   return v;
 }
 
-/** The output times and solver settings of a step or an evaluation, with defaults filled in. */
-function solveSettings(windows: tf.Tensor, options: SymodenStepOptions): {
+/** The output times of a step or an evaluation, and the options for the solver. */
+function solveSettings(windows: tf.Tensor, options: SymodenSolveOptions): {
   ts: number[];
-  rtol: number;
-  atol: number;
-  method: MethodName;
-  record: boolean;
-  norm: AdjointNormSpec;
+  solver: OdeintOptions;
 } {
-  const { rtol = 1e-4, atol = 1e-4, method = "dopri5", record = false, dt = ACROBOT.dt } = options;
-  const norm = options.norm ?? "default";
+  const known = ["rtol", "atol", "method", "record", "dt"];
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new TypeError(
+        `Unknown Symoden option "${key}"; valid: ${known.join(", ")} (and adjoint in step)`,
+      );
+    }
+  }
+  const { dt = ACROBOT.dt, ...rest } = options;
   if (!(dt > 0)) throw new RangeError(`dt must be > 0, got ${dt}`);
   const ts = Array.from({ length: (windows.shape as number[])[1] }, (_, i) => i * dt);
-  return { ts, rtol, atol, method, record, norm };
+  const solver = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  return { ts, solver };
 }
 
 /**
@@ -282,7 +229,7 @@ function solveSettings(windows: tf.Tensor, options: SymodenStepOptions): {
  * assert.ok(Math.abs(d[0] + Math.sin(q[0]) * 0.5) < 1e-5);
  * // A training step on windows [batch, 8 times, 8 channels].
  * const windows = tf.tile(tf.reshape(x, [1, 1, 8]), [2, 8, 1]);
- * const step = await model.step(windows, { norm: "seminorm" });
+ * const step = await model.step(windows, { adjoint: { norm: "seminorm" } });
  * assert.equal(step.count, 2);
  * tf.train.sgd(1e-3).applyGradients(step.grads);
  * tf.dispose([x, dx, windows, step.grads]);
@@ -317,9 +264,13 @@ export class Symoden {
       );
     }
     const rng = seededRandom(seed);
-    this.massNet = mlp(rng, [4, massHidden, massHidden, massHidden, 3], `${this.name}/M`);
-    this.potentialNet = mlp(rng, [4, potentialHidden, potentialHidden, 1], `${this.name}/V`);
-    this.inputNet = mlp(rng, [4, inputHidden, inputHidden, 4], `${this.name}/g`);
+    this.massNet = softplusMlp(rng, [4, massHidden, massHidden, massHidden, 3], `${this.name}/M`);
+    this.potentialNet = softplusMlp(
+      rng,
+      [4, potentialHidden, potentialHidden, 1],
+      `${this.name}/V`,
+    );
+    this.inputNet = softplusMlp(rng, [4, inputHidden, inputHidden, 4], `${this.name}/g`);
     this.variables = [...this.massNet, ...this.potentialNet, ...this.inputNet]
       .flatMap((l) => [l.W, l.b]);
   }
@@ -337,7 +288,7 @@ export class Symoden {
   /** `M⁻¹(q)` for inputs `[B, 4] = (cos q, sin q)` → `[B, 2, 2]`. */
   massInverse(cosSin: tf.Tensor): tf.Tensor3D {
     return tf.tidy(() => {
-      const { out } = forward(this.massNet as DenseLayer[], checkCosSin(cosSin));
+      const { out } = mlpForward(this.massNet as DenseLayer[], checkCosSin(cosSin));
       const [l11, l22, l21] = tf.split(out, 3, 1);
       const a = tf.add(tf.square(l11), 0.1);
       const b = tf.mul(l11, l21);
@@ -349,14 +300,14 @@ export class Symoden {
   /** `V(q)` for inputs `[B, 4]` → `[B]`. */
   potential(cosSin: tf.Tensor): tf.Tensor1D {
     const x = checkCosSin(cosSin);
-    return tf.tidy(() => tf.reshape(forward(this.potentialNet as DenseLayer[], x).out, [-1]));
+    return tf.tidy(() => tf.reshape(mlpForward(this.potentialNet as DenseLayer[], x).out, [-1]));
   }
 
   /** `∂V/∂(cos q, sin q)` for inputs `[B, 4]` → `[B, 4]`. */
   potentialGradient(cosSin: tf.Tensor): tf.Tensor2D {
     return tf.tidy(() => {
       const net = this.potentialNet as DenseLayer[];
-      const pass = forward(net, checkCosSin(cosSin));
+      const pass = mlpForward(net, checkCosSin(cosSin));
       return inputGradient(net, pass, tf.onesLike(pass.out));
     });
   }
@@ -364,7 +315,7 @@ export class Symoden {
   /** `g(q)` for inputs `[B, 4]` → `[B, 2, 2]` (row-major from the network's 4 outputs). */
   inputMatrix(cosSin: tf.Tensor): tf.Tensor3D {
     return tf.tidy(() =>
-      tf.reshape(forward(this.inputNet as DenseLayer[], checkCosSin(cosSin)).out, [
+      tf.reshape(mlpForward(this.inputNet as DenseLayer[], checkCosSin(cosSin)).out, [
         -1,
         2,
         2,
@@ -393,7 +344,7 @@ export class Symoden {
       const u = cols(x, 6, 2);
 
       // M⁻¹ = L·Lᵀ + 0.1·I = [[a, b], [b, c]] with L = [[l11, 0], [l21, l22]].
-      const mPass = forward(massNet, cosSin);
+      const mPass = mlpForward(massNet, cosSin);
       const [l11, l22, l21] = tf.split(mPass.out, 3, 1);
       const a = tf.add(tf.square(l11), 0.1);
       const b = tf.mul(l11, l21);
@@ -415,13 +366,13 @@ export class Symoden {
         mPass,
         tf.concat([tf.mul(p1, w1), tf.mul(p2, w2), tf.mul(p2, w1)], 1),
       );
-      const vPass = forward(potentialNet, cosSin);
+      const vPass = mlpForward(potentialNet, cosSin);
       const vGrad = inputGradient(potentialNet, vPass, tf.onesLike(vPass.out));
       const dHdx = tf.add(kinGrad, vGrad) as tf.Tensor2D;
       const dHdcos = cols(dHdx, 0, 2);
       const dHdsin = cols(dHdx, 2, 2);
 
-      const g = forward(this.inputNet as DenseLayer[], cosSin).out;
+      const g = mlpForward(this.inputNet as DenseLayer[], cosSin).out;
       const [g11, g12, g21, g22] = tf.split(g, 4, 1);
       const [u1, u2] = tf.split(u, 2, 1);
       const force = tf.concat([
@@ -478,11 +429,13 @@ export class Symoden {
    * Loss and gradients for a batch of windows `[B, T, 8]` (`T` = 8 in the experiment): solves
    * from each window's first point to times `0, dt, …, (T − 1)·dt` with `odeintAdjoint`, takes
    * the mean squared error over all `T` points and 8 channels, and differentiates it with the
-   * adjoint method (`norm` choosing the backward norm). The caller disposes `grads`.
+   * adjoint method (`options.adjoint` being its backward options). Returns the training
+   * harness's step result as it is; the caller disposes `grads`.
    */
-  async step(windows: tf.Tensor, options: SymodenStepOptions = {}): Promise<SymodenStep> {
+  async step(windows: tf.Tensor, options: SymodenStepOptions = {}): Promise<StepResult> {
     checkWindows(windows);
-    const { ts, rtol, atol, method, record, norm } = solveSettings(windows, options);
+    const { adjoint = {}, ...solve } = options;
+    const { ts, solver } = solveSettings(windows, solve);
     const res = await adjointValueAndGrads({
       before: () => tf.squeeze(tf.slice(windows, [0, 0, 0], [-1, 1, -1]), [1]) as tf.Tensor2D,
       solve: (x0) =>
@@ -491,7 +444,7 @@ export class Symoden {
           x0,
           ts,
           this.variables,
-          { rtol, atol, method, record, adjoint: { norm, record } },
+          { ...solver, adjoint },
         ),
       after: (ys) =>
         tf.mean(tf.squaredDifference(tf.transpose(ys, [1, 0, 2]), windows)) as tf.Scalar,
@@ -508,17 +461,17 @@ export class Symoden {
   /** The loss of {@link step} without gradients (forward solve only). */
   async evaluate(
     windows: tf.Tensor,
-    options: Omit<SymodenStepOptions, "norm"> = {},
+    options: SymodenSolveOptions = {},
   ): Promise<SymodenEvaluation> {
     checkWindows(windows);
-    const { ts, rtol, atol, method, record } = solveSettings(windows, options);
+    const { ts, solver } = solveSettings(windows, options);
     const x0 = tf.tidy(() => tf.squeeze(tf.slice(windows, [0, 0, 0], [-1, 1, -1]), [1]));
     try {
       const sol = await odeint(
         (t, x) => this.vectorField(t, x),
         x0,
         ts,
-        { rtol, atol, method, record },
+        solver,
       );
       const mse = tf.tidy(() =>
         tf.mean(tf.squaredDifference(tf.transpose(sol.ys, [1, 0, 2]), windows))

@@ -23,19 +23,18 @@ import type { Interpolation } from "./control_path.ts";
 /** The CDE's vector field: `f(t, z)` → `[batch, hidden, channels]` for `z`: `[batch, hidden]`. */
 export type CdeVectorField = (t: number, z: tf.Tensor) => tf.Tensor;
 
-/** Options of {@link cdeint}: the forward solver's options plus the adjoint's. */
+/** Options of {@link cdeint}: the forward solver's options, the adjoint's and its parameters. */
 export interface CdeintOptions extends OdeintOptions {
   /**
-   * Differentiate by the adjoint method (default `true`, as torchcde): the solve is
-   * `odeintAdjoint`, whose `backward(dL/dzs)` gives `dL/dz0` and `dL/dparams`. With `false` it
-   * is a plain `odeint` (no gradients through the solve, or use `odeintSync` with
+   * The backward-solve options (norm `"default"`/`"seminorm"`, tolerances, …; each defaults to
+   * the forward one), as `odeintAdjoint`'s `adjoint`: the solve is then `odeintAdjoint`, whose
+   * `backward(dL/dzs)` gives `dL/dz0` and `dL/dparams` (default `{}`: the adjoint, as torchcde).
+   * `false`: a plain `odeint` (no gradients through the solve, or use `odeintSync` with
    * {@link cdeVectorField} to backpropagate through the solver's operations).
    */
-  adjoint?: boolean;
-  /** The tensors `f` reads (its weights), needed with `adjoint`: the gradients' targets. */
+  adjoint?: false | AdjointOptions;
+  /** The tensors `f` reads (its weights), needed with the adjoint: the gradients' targets. */
   params?: tf.Tensor[];
-  /** Backward-solve options (norm `"default"`/`"seminorm"`, tolerances, …; default: forward). */
-  adjointOptions?: AdjointOptions;
 }
 
 /**
@@ -100,16 +99,25 @@ function checkInputs(X: Interpolation, z0: tf.Tensor, options: CdeintOptions): v
   if (z0.shape[0] !== X.batch) {
     throw new RangeError(`z0 has batch ${z0.shape[0]} but X has batch ${X.batch}`);
   }
-  const adjoint = options.adjoint ?? true;
-  if (adjoint && !Array.isArray(options.params)) {
+  const adjoint = options.adjoint ?? {};
+  if (adjoint !== false && (adjoint === null || typeof adjoint !== "object")) {
     throw new TypeError(
-      "cdeint with adjoint (the default) needs options.params: the tensors f reads (its " +
+      `options.adjoint must be false (a forward-only solve) or the backward-solve options ` +
+        `(e.g. { norm: "seminorm" }); got ${String(adjoint)}`,
+    );
+  }
+  if (adjoint !== false && !Array.isArray(options.params)) {
+    throw new TypeError(
+      "cdeint with the adjoint (the default) needs options.params: the tensors f reads (its " +
         "weights), whose gradients backward() returns; pass params: [] if there are none, or " +
         "adjoint: false for a forward-only solve",
     );
   }
-  if (!adjoint && (options.params !== undefined || options.adjointOptions !== undefined)) {
-    throw new TypeError("params and adjointOptions only apply with adjoint: true");
+  if (adjoint === false && options.params !== undefined) {
+    throw new TypeError(
+      "params only applies with the adjoint (adjoint: false solves forward only): drop params " +
+        "or adjoint: false",
+    );
   }
 }
 
@@ -119,9 +127,10 @@ function checkInputs(X: Interpolation, z0: tf.Tensor, options: CdeintOptions): v
  *
  * `X` is the control (an {@link Interpolation} of the data), `f(t, z)` returns the
  * `[batch, hidden, channels]` matrix that multiplies `dX/dt` (`[batch, channels]`). With
- * `adjoint` (the default) the solve is `odeintAdjoint(…, params, …)` and the result has
- * `backward(dL/dys)`; `adjointOptions` become its `adjoint` options (e.g.
- * `{ norm: "seminorm" }`). Other options go to the solver. When `X` has derivative jumps (linear
+ * the adjoint (the default) the solve is `odeintAdjoint(…, params, { …, adjoint })` and the
+ * result has `backward(dL/dys)`; `adjoint` holds the backward options as in `odeintAdjoint`
+ * (e.g. `{ norm: "seminorm" }`), `adjoint: false` makes it a plain `odeint`. Other options go
+ * to the solver. When `X` has derivative jumps (linear
  * and rectilinear interpolation: every knot) and neither `jumpT` is given, the jumps inside
  * `ts`'s range are passed as `jumpT` to both the forward and backward solves, so the solver
  * steps exactly onto each kink instead of rejecting steps across it (torchdiffeq's `jump_t`,
@@ -159,7 +168,7 @@ export function cdeint(
   f: CdeVectorField,
   z0: tf.Tensor,
   ts: ArrayLike<number>,
-  options?: CdeintOptions,
+  options?: CdeintOptions & { adjoint?: AdjointOptions },
 ): Promise<AdjointSolution<tf.Tensor>>;
 export async function cdeint(
   X: Interpolation,
@@ -169,7 +178,7 @@ export async function cdeint(
   options: CdeintOptions = {},
 ): Promise<OdeSolution<tf.Tensor> | AdjointSolution<tf.Tensor>> {
   checkInputs(X, z0, options);
-  const { adjoint = true, params, adjointOptions, ...solver } = options;
+  const { adjoint = {}, params, ...solver } = options;
   if (solver.jumpT === undefined && X.jumpTimes.length > 0) {
     const times = Array.from(ts);
     const lo = Math.min(...times);
@@ -178,6 +187,6 @@ export async function cdeint(
     solver.jumpT = X.jumpTimes.filter((s) => s > lo && s < hi && !steps.has(s));
   }
   const g = cdeVectorField(X, f);
-  if (!adjoint) return await odeint(g, z0, ts, solver);
-  return await odeintAdjoint(g, z0, ts, params!, { ...solver, adjoint: adjointOptions ?? {} });
+  if (adjoint === false) return await odeint(g, z0, ts, solver);
+  return await odeintAdjoint(g, z0, ts, params!, { ...solver, adjoint });
 }

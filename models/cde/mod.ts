@@ -1,7 +1,9 @@
 /**
  * Neural controlled differential equations: interpolation of irregular, partly missing time
  * series into control paths (linear, rectilinear, Hermite cubic with backward differences,
- * natural cubic), `cdeint`, and the seed's `NeuralCDE` classifier.
+ * natural cubic), `cdeint`, the seed's `NeuralCDE` classifier, and its data: MFCC features,
+ * Speech Commands (WAV codec, download, stratified split, cached loader) and a synthetic
+ * stand-in spoken by espeak-ng.
  *
  * @example
  * ```ts
@@ -46,7 +48,6 @@ export {
   type NeuralCDEEvaluation,
   type NeuralCDEOptions,
   type NeuralCDESolveOptions,
-  type NeuralCDEStep,
   type NeuralCDEStepOptions,
 } from "./neural_cde.ts";
 export {
@@ -62,32 +63,47 @@ export {
   type MfccOptions,
   powerSpectrogram,
 } from "./mfcc.ts";
+export { decodeWav, encodeWav, type WavClip } from "./wav.ts";
+export { type DownloadOptions, downloadSpeechCommands, SPEECH_COMMANDS_URL } from "./download.ts";
+export { type SplitIndices, type SplitOptions, stratifiedSplit } from "./split.ts";
 export {
-  decodeWav,
-  type DownloadOptions,
-  downloadSpeechCommands,
-  encodeWav,
+  CLIP_SAMPLES,
   type LabelledSplit,
   loadSpeechCommands,
+  SAMPLE_RATE,
   SPEECH_COMMANDS_CLASSES,
-  SPEECH_COMMANDS_URL,
   type SpeechCommandsData,
   type SpeechCommandsOptions,
-  type SplitIndices,
-  type SplitOptions,
-  stratifiedSplit,
-  type WavClip,
 } from "./speech_commands.ts";
+export { resample, type ResampleOptions } from "./resample.ts";
 export {
   type ClipRecipe,
   clipRecipe,
   composeClip,
+  type EnsureSyntheticOptions,
+  ensureSyntheticSpeech,
   ESPEAK_VARIANTS,
   ESPEAK_VOICES,
   espeakAvailable,
   generateSyntheticSpeech,
-  resample,
-  type ResampleOptions,
   type SyntheticSpeechOptions,
   type SyntheticSpeechResult,
+  type SyntheticSpeechSet,
 } from "./synthetic_speech.ts";
+// Types of the library and of models/ that appear in this module's signatures.
+export type {
+  AdjointGradients,
+  AdjointOptions,
+  AdjointSolution,
+  ControllerOptions,
+  FailureInfo,
+  Norm,
+  NormName,
+  OdeintOptions,
+  OdeSolution,
+  OdeSolveError,
+  SolveStats,
+  SolveStatus,
+  State,
+} from "../../mod.ts";
+export type { StepResult } from "../mod.ts";

@@ -17,12 +17,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
-  type AdjointNormSpec,
+  type AdjointOptions,
   adjointValueAndGrads,
   type MethodName,
   type SolveStats,
 } from "../../mod.ts";
 import { seededRandom } from "../data/random.ts";
+import type { StepResult } from "../step.ts";
 import { cdeint } from "./cdeint.ts";
 import type { Interpolation } from "./control_path.ts";
 
@@ -44,15 +45,21 @@ export interface NeuralCDEOptions {
   name?: string;
 }
 
-/** Solver settings of a {@link NeuralCDE} pass; every field is optional. */
+/**
+ * Solver settings of a {@link NeuralCDE} pass; every field is optional, and omitted tolerances
+ * are the library's `DEFAULT_TOLERANCES` (rtol 1e-4, atol 1e-6: torchcde's).
+ */
 export interface NeuralCDESolveOptions {
-  /** Relative tolerance of the forward and backward solves (default 1e-4, torchcde's). */
+  /** Relative tolerance (of the backward solve too, unless `adjoint` sets its own). */
   rtol?: number;
-  /** Absolute tolerance (default 1e-6, torchcde's). */
+  /** Absolute tolerance (of the backward solve too, unless `adjoint` sets its own). */
   atol?: number;
   /** Runge–Kutta method (default `"dopri5"`). */
   method?: MethodName;
-  /** Record the time of every evaluation and accepted/rejected step (default false). */
+  /**
+   * Record the time of every evaluation and accepted/rejected step (default false): of the
+   * forward solve and, in a training step, of the backward one.
+   */
   record?: boolean;
   /**
    * Times to step exactly onto; default `X.jumpTimes` (every knot for linear interpolation),
@@ -61,26 +68,14 @@ export interface NeuralCDESolveOptions {
   jumpT?: number[];
 }
 
-/** Options of {@link NeuralCDE.lossAndGrads}. */
+/** Options of {@link NeuralCDE.lossAndGrads}: the solve's, and the backward solve's. */
 export interface NeuralCDEStepOptions extends NeuralCDESolveOptions {
-  /** Norm of the backward solve: `"default"` or `"seminorm"` (the paper's), or a function. */
-  norm?: AdjointNormSpec;
-}
-
-/** Loss, accuracy count and gradients of one batch (compatible with the training harness). */
-export interface NeuralCDEStep {
-  /** Mean cross-entropy over the batch. */
-  loss: number;
-  /** Correctly classified examples (argmax of the logits equals the label). */
-  correct: number;
-  /** Examples in the batch. */
-  count: number;
-  /** `dL/dv` for every variable, by name (the caller disposes them). */
-  grads: tf.NamedTensorMap;
-  /** Forward-solve statistics. */
-  forward: SolveStats;
-  /** Backward-solve statistics. */
-  backward: SolveStats;
+  /**
+   * Backward-solve options, handed to `cdeint` (and `odeintAdjoint`) as they are: the norm
+   * (`{ norm: "seminorm" }`, the paper's), tolerances, …; each defaults to the forward one, the
+   * norm to `"default"`.
+   */
+  adjoint?: AdjointOptions;
 }
 
 /** Loss and accuracy count of a forward-only pass. */
@@ -182,7 +177,7 @@ function correctCount(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
  *   [[0, 1], [1, 0.1], [2, -1]],
  * ]);
  * const X = await linearInterpolation(x);
- * const step = await model.lossAndGrads(X, [0, 2], { norm: "seminorm" });
+ * const step = await model.lossAndGrads(X, [0, 2], { adjoint: { norm: "seminorm" } });
  * assert.ok(step.loss > 0 && step.count === 2);
  * assert.equal(Object.keys(step.grads).length, model.variables.length);
  * tf.train.sgd(1e-2).applyGradients(step.grads);
@@ -283,45 +278,43 @@ export class NeuralCDE {
   /**
    * Loss, number correct and gradients of every variable for a batch: the control `X` (an
    * interpolation of the batch's data, time channel included) and integer `labels` `[batch]`.
-   * Solves from `X.t0` to `X.t1` with `cdeint` (adjoint; `norm` for the backward solve) and
-   * differentiates the encoder and readout with tfjs. The caller disposes `grads`.
+   * Solves from `X.t0` to `X.t1` with `cdeint` (adjoint, with `options.adjoint` as its backward
+   * options) and differentiates the encoder and readout with tfjs. Returns the training
+   * harness's step result as it is; the caller disposes `grads`.
    */
   async lossAndGrads(
     X: Interpolation,
     labels: tf.Tensor | ArrayLike<number>,
     options: NeuralCDEStepOptions = {},
-  ): Promise<NeuralCDEStep> {
+  ): Promise<StepResult & { correct: number }> {
     this.#checkControl(X);
-    const { norm = "default", record = false, ...solve } = options;
+    const { adjoint = {}, ...solve } = options;
+    const solver = this.#solverOptions(solve);
     const labelT = labelTensor(labels, X.batch, this.classes);
-    let correct: tf.Scalar | undefined;
+    const logitsAtT = (zs: tf.Tensor) =>
+      this.readout(tf.squeeze(tf.slice(zs, [1, 0, 0], [1, -1, -1]), [0]));
     try {
       const res = await adjointValueAndGrads<tf.Tensor>({
         before: () => this.initialState(X),
         solve: (z0) =>
           cdeint(X, (t, z) => this.vectorField(t, z), z0, [X.t0, X.t1], {
-            ...this.#solverOptions(solve),
-            record,
+            ...solver,
             params: this.fieldVariables,
-            adjointOptions: { norm, record },
+            adjoint,
           }),
-        after: (zs) => {
-          const logits = this.readout(tf.squeeze(tf.slice(zs, [1, 0, 0], [1, -1, -1]), [0]));
-          correct?.dispose();
-          correct = tf.keep(correctCount(logits, labelT));
-          return crossEntropy(logits, labelT, this.classes);
-        },
+        after: (zs) => crossEntropy(logitsAtT(zs), labelT, this.classes),
+        aux: (zs) => ({ correct: correctCount(logitsAtT(zs), labelT) }),
       }, this.variables);
       return {
         loss: res.value,
-        correct: (await correct!.data())[0],
+        correct: res.aux.correct,
         count: X.batch,
         grads: res.grads,
         forward: res.forward,
         backward: res.backward,
       };
     } finally {
-      tf.dispose([labelT, correct as tf.Tensor]);
+      labelT.dispose();
     }
   }
 
@@ -361,12 +354,11 @@ export class NeuralCDE {
     options: NeuralCDESolveOptions,
   ): Promise<{ logits: tf.Tensor2D; stats: SolveStats }> {
     this.#checkControl(X);
-    const { record = false, ...solve } = options;
+    const solver = this.#solverOptions(options);
     const z0 = this.initialState(X);
     try {
       const sol = await cdeint(X, (t, z) => this.vectorField(t, z), z0, [X.t0, X.t1], {
-        ...this.#solverOptions(solve),
-        record,
+        ...solver,
         adjoint: false,
       });
       const logits = tf.tidy(() =>
@@ -379,27 +371,18 @@ export class NeuralCDE {
     }
   }
 
-  #solverOptions(options: Omit<NeuralCDESolveOptions, "record">): {
-    rtol: number;
-    atol: number;
-    method?: MethodName;
-    jumpT?: number[];
-  } {
-    const known = ["rtol", "atol", "method", "jumpT"];
+  /** Checks the option names and drops the omitted ones (the solver fills in the defaults). */
+  #solverOptions(options: NeuralCDESolveOptions): NeuralCDESolveOptions {
+    const known = ["rtol", "atol", "method", "record", "jumpT"];
     for (const key of Object.keys(options)) {
       if (!known.includes(key)) {
         throw new TypeError(
-          `Unknown NeuralCDE option "${key}"; valid: ${[...known, "record", "norm"].join(", ")}`,
+          `Unknown NeuralCDE option "${key}"; valid: ${known.join(", ")} ` +
+            `(and adjoint in lossAndGrads)`,
         );
       }
     }
-    const { rtol = 1e-4, atol = 1e-6, method, jumpT } = options;
-    return {
-      rtol,
-      atol,
-      ...(method === undefined ? {} : { method }),
-      ...(jumpT === undefined ? {} : { jumpT }),
-    };
+    return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   }
 
   #checkControl(X: Interpolation): void {

@@ -6,19 +6,16 @@
  *
  * Each clip is one word with its own voice (7 English accents × 12 male and female variants),
  * speed (110–200 words per minute) and pitch (25–75 of espeak's 0–99), resampled from
- * espeak-ng's 22050 Hz to 16 kHz ({@linkcode resample}), trimmed of silence, scaled to a random
+ * espeak-ng's 22050 Hz to 16 kHz (`resample.ts`), trimmed of silence, scaled to a random
  * peak level, placed at a random offset in (or cropped to) one second, and mixed with
  * background noise of random level (−70 to −26 dB re full scale) and colour (white to
  * brown-ish). Clip `i` depends only on `(seed, i)`, so a set is reproducible and a larger
  * `count` extends a smaller one. Labels are balanced: clip `i` speaks word `i mod 10`.
  *
  * Needs the `espeak-ng` program (Debian/Ubuntu package `espeak-ng`).
- *
- * Command line:
- *
- * ```sh
- * deno run -A models/cde/synthetic_speech.ts --out data/synthetic_speech --count 3000 --seed 0
- * ```
+ * The command line that writes a set is `experiments/cde/data_main.ts`
+ * (`deno task speech-data synthetic --out DIR --count N --seed S`); {@linkcode ensureSyntheticSpeech}
+ * keeps a set as a checked cache entry (made once, verified when reused).
  *
  * @example Generate a few clips (needs espeak-ng)
  * ```ts ignore
@@ -31,15 +28,10 @@
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import {
-  CLIP_SAMPLES,
-  decodeWav,
-  encodeWav,
-  SAMPLE_RATE,
-  SPEECH_COMMANDS_CLASSES,
-} from "./speech_commands.ts";
-import { seededRandom } from "../data/random.ts";
+import { CLIP_SAMPLES, SAMPLE_RATE, SPEECH_COMMANDS_CLASSES } from "./speech_commands.ts";
+import { decodeWav, encodeWav } from "./wav.ts";
+import { resample } from "./resample.ts";
+import { cacheKey, readCacheEntry, seededRandom, writeCacheEntry } from "../data/mod.ts";
 
 /** espeak-ng voices (English accents) the generator draws from. ("en-gb" is left out: in
  * espeak-ng 1.51 it ignores the `+variant` suffix; "en" is the same British voice.) */
@@ -68,106 +60,6 @@ export const ESPEAK_VARIANTS: readonly string[] = Object.freeze([
   "f4",
   "f5",
 ]);
-
-// ---------------------------------------------------------------------------------------------
-// Resampling
-
-/** Options of {@linkcode resample}. */
-export interface ResampleOptions {
-  /** Zero crossings of the sinc kept on each side of the centre. Default 16. */
-  zeroCrossings?: number;
-  /** Low-pass cutoff as a fraction of the lower of the two Nyquist frequencies. Default 0.95. */
-  rolloff?: number;
-}
-
-function gcd(a: number, b: number): number {
-  while (b) [a, b] = [b, a % b];
-  return a;
-}
-
-/**
- * Band-limited resampling by windowed-sinc interpolation (J. O. Smith's method): output sample
- * `n` sits at input position `t = n·fromRate/toRate` and is `Σ_k x[k]·h(t − k)` with
- * `h(u) = c·sinc(c·u)·hann(u / W)`, a low-pass at `c = rolloff·min(1, toRate/fromRate)` of the
- * input Nyquist frequency (7.6 kHz for 22050 → 16000 Hz), windowed to `W = zeroCrossings / c`
- * input samples each side. For integer rates the weights repeat with period `toRate/g` outputs
- * (g the rates' gcd), so they are computed once per phase and normalised to unit DC gain.
- * Samples outside the input count as 0. The output has `floor(length·toRate/fromRate)` samples.
- *
- * @example A 1 kHz tone from 22050 Hz to 16 kHz
- * ```ts
- * import assert from "node:assert/strict";
- * import { resample } from "./synthetic_speech.ts";
- *
- * const x = Float32Array.from({ length: 22050 }, (_, i) => Math.sin(2 * Math.PI * 1000 * i / 22050));
- * const y = resample(x, 22050, 16000);
- * assert.equal(y.length, 16000);
- * for (let n = 100; n < 15900; n += 97) {
- *   assert.ok(Math.abs(y[n] - Math.sin(2 * Math.PI * 1000 * n / 16000)) < 1e-3);
- * }
- * ```
- *
- * @param x Input samples.
- * @param fromRate Input sample rate (a positive integer).
- * @param toRate Output sample rate (a positive integer).
- * @param options Filter length and cutoff.
- * @returns The resampled signal.
- * @throws {RangeError} On non-integer or non-positive rates or bad options.
- */
-export function resample(
-  x: Float32Array,
-  fromRate: number,
-  toRate: number,
-  options: ResampleOptions = {},
-): Float32Array {
-  const { zeroCrossings = 16, rolloff = 0.95 } = options;
-  for (const [name, v] of [["fromRate", fromRate], ["toRate", toRate]] as const) {
-    if (!Number.isInteger(v) || v <= 0) {
-      throw new RangeError(`resample: ${name} must be a positive integer, got ${v}`);
-    }
-  }
-  if (!(zeroCrossings >= 1 && rolloff > 0 && rolloff <= 1)) {
-    throw new RangeError(`resample: need zeroCrossings >= 1 and 0 < rolloff <= 1`);
-  }
-  if (fromRate === toRate) return Float32Array.from(x);
-  const g = gcd(fromRate, toRate);
-  const up = toRate / g, down = fromRate / g; // t = n·down/up
-  const c = rolloff * Math.min(1, toRate / fromRate);
-  const halfWidth = zeroCrossings / c;
-  const taps = Math.ceil(halfWidth);
-  // Weights for phase p (t − floor(t) = p/up), taps k = floor(t) − taps + 1 … floor(t) + taps.
-  const width = 2 * taps;
-  const table = new Float64Array(up * width);
-  for (let p = 0; p < up; p++) {
-    const frac = p / up;
-    let sum = 0;
-    for (let j = 0; j < width; j++) {
-      const u = frac - (j - taps + 1); // t − k
-      let h = 0;
-      if (Math.abs(u) < halfWidth) {
-        const s = u === 0 ? 1 : Math.sin(Math.PI * c * u) / (Math.PI * c * u);
-        h = c * s * (0.5 + 0.5 * Math.cos((Math.PI * u) / halfWidth));
-      }
-      table[p * width + j] = h;
-      sum += h;
-    }
-    for (let j = 0; j < width; j++) table[p * width + j] /= sum;
-  }
-  const outLength = Math.floor((x.length * up) / down);
-  const y = new Float32Array(outLength);
-  for (let n = 0; n < outLength; n++) {
-    const num = n * down;
-    const base = Math.floor(num / up), p = num % up;
-    const first = base - taps + 1;
-    let acc = 0;
-    for (let j = 0; j < width; j++) {
-      const k = first + j;
-      if (k >= 0 && k < x.length) acc += x[k] * table[p * width + j];
-    }
-    y[n] = acc;
-  }
-  return y;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Clips
@@ -477,108 +369,114 @@ export async function generateSyntheticSpeech(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Command line
+// A kept set
 
-const USAGE = `Usage: deno run -A models/cde/synthetic_speech.ts --out DIR [options]
+/** Bumped whenever the generator's output changes, so that kept sets are made again. */
+const SYNTHETIC_FORMAT = 1;
 
-Speaks the ten Speech Commands words with espeak-ng into DIR/<word>/*.wav (16 kHz, 1 s).
-
-  --out DIR          output directory                         (required)
-  --count N          number of clips (default 3000)
-  --seed S           seed (default 0)
-  --concurrency K    espeak-ng processes at once (default 2)
-  --help             this text`;
-
-function integerFlag(name: string, value: string, min: number): number {
-  const v = Number(value);
-  if (value.trim() === "" || !Number.isInteger(v) || v < min) {
-    throw new Error(`--${name} must be an integer >= ${min}, got "${value}"`);
-  }
-  return v;
+/** Options of {@linkcode ensureSyntheticSpeech}. */
+export interface EnsureSyntheticOptions {
+  /** Number of clips (at least 10). */
+  count: number;
+  /** Seed of the clips (default 0). */
+  seed?: number;
+  /**
+   * Parent folder of the set (default `"data"`, relative to the current directory): the set is
+   * `<dataDir>/synthetic-<count>-<seed>`.
+   */
+  dataDir?: string;
+  /** espeak-ng processes run at once (default 2). */
+  concurrency?: number;
+  /** Program name or path of espeak-ng (default `"espeak-ng"`). */
+  espeak?: string;
+  /** Progress messages (default: none). */
+  log?: (message: string) => void;
+  /** Receives the one-line report of an unusable set (a missing, truncated or changed clip, an
+   * interrupted generation), which is then made again. Default `console.warn`. */
+  warn?: (message: string) => void;
 }
 
-/** The command line of `synthetic_speech.ts`, parsed: `--help`, or the generator's options. */
-export type SyntheticSpeechArgs =
-  | { help: true }
-  | { help: false; options: Required<Omit<SyntheticSpeechOptions, "espeak" | "onProgress">> };
+/** What {@linkcode ensureSyntheticSpeech} returns. */
+export interface SyntheticSpeechSet {
+  /** The folder of word folders, `<dataDir>/synthetic-<count>-<seed>`. */
+  dir: string;
+  /** Whether the clips were generated by this call (false: a kept set was reused). */
+  generated: boolean;
+  /** Seconds spent generating in this call (0 when reused). */
+  seconds: number;
+}
+
+/** The metadata of a kept set (in its cache manifest). */
+interface SyntheticMeta {
+  count: number;
+  seed: number;
+  perClass: number[];
+  seconds: number;
+}
 
 /**
- * Parses the command line of `synthetic_speech.ts` (`--out DIR --count N --seed S
- * --concurrency K --help`, with `node:util`'s `parseArgs`). Unknown flags, positional
- * arguments and malformed numbers are errors.
+ * The folder of a synthetic Speech Commands set of `count` clips spoken by espeak-ng
+ * ({@linkcode generateSyntheticSpeech}), `<dataDir>/synthetic-<count>-<seed>`, kept as an entry
+ * of the data cache (`models/data/cache.ts`): reused when the set there is complete and every
+ * clip has the size and SHA-256 its manifest records; else (no set, an interrupted generation,
+ * a damaged clip — reported through `warn`) generated into a temporary folder, 10–25 clips a
+ * second on 2 cores, and renamed into place.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parseSyntheticSpeechArgs } from "./synthetic_speech.ts";
- *
- * assert.deepEqual(parseSyntheticSpeechArgs(["--out", "d", "--count", "50"]), {
- *   help: false,
- *   options: { out: "d", count: 50, seed: 0, concurrency: 2 },
- * });
- * assert.throws(() => parseSyntheticSpeechArgs(["--out", "d", "--cuont", "5"]), /cuont/);
+ * ```ts ignore
+ * import { ensureSyntheticSpeech } from "./synthetic_speech.ts";
+ * const { dir, generated, seconds } = await ensureSyntheticSpeech({ count: 2000 });
+ * console.log(dir, generated, seconds); // data/synthetic-2000-0 true 210.3 (false 0 later)
  * ```
  *
- * @param args The arguments, e.g. `Deno.args`.
- * @returns `{ help: true }` for `--help`, else the options.
- * @throws {Error} On an unknown flag, a missing `--out` or a bad number.
+ * @param options How many clips, their seed, and where.
+ * @returns The folder, whether it was generated now, and the seconds that took.
+ * @throws {Error} If espeak-ng is missing or fails, or on bad options.
  */
-export function parseSyntheticSpeechArgs(args: string[]): SyntheticSpeechArgs {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      out: { type: "string" },
-      count: { type: "string", default: "3000" },
-      seed: { type: "string", default: "0" },
-      concurrency: { type: "string", default: "2" },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help) return { help: true };
-  if (values.out === undefined) throw new Error(`--out is required\n\n${USAGE}`);
-  return {
-    help: false,
-    options: {
-      out: values.out,
-      count: integerFlag("count", values.count, SPEECH_COMMANDS_CLASSES.length),
-      seed: integerFlag("seed", values.seed, -(2 ** 31)),
-      concurrency: integerFlag("concurrency", values.concurrency, 1),
-    },
-  };
-}
-
-async function main(args: string[]): Promise<void> {
-  const parsed = parseSyntheticSpeechArgs(args);
-  if (parsed.help) {
-    console.log(USAGE);
-    return;
+export async function ensureSyntheticSpeech(
+  options: EnsureSyntheticOptions,
+): Promise<SyntheticSpeechSet> {
+  const { count, seed = 0, dataDir = "data", concurrency, espeak, log = () => {} } = options;
+  const classes = SPEECH_COMMANDS_CLASSES.length;
+  if (!Number.isInteger(count) || count < classes) {
+    throw new RangeError(
+      `ensureSyntheticSpeech: count must be an integer >= ${classes}, got ${count}`,
+    );
   }
-  const { out, count, seed, concurrency } = parsed.options;
-  console.log(`writing ${count} clips to ${out} (seed ${seed}, ${concurrency} at a time)`);
-  const started = performance.now();
-  const step = Math.max(1, Math.round(count / 20));
-  const result = await generateSyntheticSpeech({
-    ...parsed.options,
-    onProgress: (done, total) => {
-      if (done % step === 0 || done === total) {
-        const secs = (performance.now() - started) / 1000;
-        console.log(`  ${done}/${total} clips (${(done / secs).toFixed(1)} clips/s)`);
+  if (!Number.isInteger(seed)) {
+    throw new RangeError(`ensureSyntheticSpeech: seed must be an integer, got ${seed}`);
+  }
+  const dir = join(dataDir, `synthetic-${count}-${seed}`);
+  const key = await cacheKey({ format: SYNTHETIC_FORMAT, generator: "espeak-ng", count, seed });
+  const kept = await readCacheEntry(dir, key, {
+    load: false,
+    decode: (meta: SyntheticMeta) => {
+      if (meta.count !== count || meta.seed !== seed) {
+        throw new Error(`it holds ${meta.count} clips of seed ${meta.seed}`);
       }
+      return meta;
     },
+    warn: options.warn,
   });
-  console.log(
-    `done: ${result.count} clips in ${result.seconds.toFixed(1)} s; per word ` +
-      SPEECH_COMMANDS_CLASSES.map((w, i) => `${w} ${result.perClass[i]}`).join(", "),
-  );
-}
-
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (e) {
-    console.error(`error: ${e instanceof Error ? e.message : e}`);
-    Deno.exit(1);
-  }
+  if (kept) return { dir, generated: false, seconds: 0 };
+  log(`speaking ${count} clips with espeak-ng into ${dir} (once; reused by later runs)`);
+  const step = Math.max(1, Math.round(count / 10));
+  const started = performance.now();
+  const manifest = await writeCacheEntry<SyntheticMeta>(dir, key, async (out) => {
+    const result = await generateSyntheticSpeech({
+      out,
+      count,
+      seed,
+      concurrency,
+      espeak,
+      onProgress: (done, total) => {
+        if (done % step === 0 || done === total) {
+          const secs = (performance.now() - started) / 1000;
+          log(`  ${done}/${total} clips (${(done / secs).toFixed(1)} clips/s)`);
+        }
+      },
+    });
+    return { count, seed, perClass: result.perClass, seconds: result.seconds };
+  });
+  return { dir, generated: true, seconds: manifest.meta.seconds };
 }

@@ -15,3 +15,15 @@
  */
 export { seededRandom, uniform } from "./random.ts";
 export { permutation, shuffle } from "./shuffle.ts";
+export {
+  CACHE_FORMAT,
+  CACHE_MANIFEST,
+  type CacheContents,
+  type CacheFileDigest,
+  cacheKey,
+  type CacheManifest,
+  readCacheEntry,
+  type ReadCacheOptions,
+  sha256Hex,
+  writeCacheEntry,
+} from "./cache.ts";

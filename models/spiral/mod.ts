@@ -20,4 +20,7 @@ export {
   spiralData,
   SpiralODE,
   type SpiralODEOptions,
+  type SpiralSolveOptions,
+  type SpiralStepOptions,
 } from "./spiral.ts";
+export type { StepResult } from "../step.ts";

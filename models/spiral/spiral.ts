@@ -6,13 +6,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import {
-  type AdjointNormSpec,
-  type AdjointValueAndGrads,
-  adjointValueAndGrads,
-  odeint,
-  odeintAdjoint,
-} from "../../mod.ts";
+import { type AdjointOptions, adjointValueAndGrads, odeint, odeintAdjoint } from "../../mod.ts";
+import type { StepResult } from "../step.ts";
 
 /** The true trajectory, sampled at `n` equally spaced times on `[0, tEnd]`. */
 export interface SpiralData {
@@ -59,6 +54,32 @@ export interface SpiralODEOptions {
   seed?: number;
 }
 
+/**
+ * Solver settings of {@link SpiralODE.loss} and {@link SpiralODE.lossAndGrads}; omitted
+ * tolerances are the library's `DEFAULT_TOLERANCES` (the demo sets its own).
+ */
+export interface SpiralSolveOptions {
+  /** Relative tolerance (of the backward solve too, unless `adjoint` sets its own). */
+  rtol?: number;
+  /** Absolute tolerance (of the backward solve too, unless `adjoint` sets its own). */
+  atol?: number;
+  /**
+   * Record the time of every evaluation and step (default false): of the forward solve and, in
+   * a training step, of the backward one.
+   */
+  record?: boolean;
+}
+
+/** Options of {@link SpiralODE.lossAndGrads}: the solve's, and the backward solve's. */
+export interface SpiralStepOptions extends SpiralSolveOptions {
+  /**
+   * Backward-solve options, handed to `odeintAdjoint` as they are: the norm
+   * (`{ norm: "seminorm" }`), tolerances, …; each defaults to the forward one, the norm to
+   * `"default"`.
+   */
+  adjoint?: AdjointOptions;
+}
+
 /** A neural ODE `dy/dt = W2·tanh(W1·y³ + b1) + b2` for the spiral. */
 export class SpiralODE {
   /** The trainable weights. */
@@ -68,6 +89,7 @@ export class SpiralODE {
   readonly #W2: tf.Variable;
   readonly #b2: tf.Variable;
 
+  /** A fresh field of the given width, initialised as torch.nn.Linear does, from `seed`. */
   constructor(options: SpiralODEOptions = {}) {
     const { width = 128, seed = 0 } = options;
     // torch.nn.Linear's initialisation: U(±1/√fan_in) for weights and biases.
@@ -99,22 +121,45 @@ export class SpiralODE {
   /**
    * Loss and its gradients by the adjoint method for a batch of segments: `y0` `[batch, 2]`,
    * `target` `[T, batch, 2]`. The loss is the absolute error summed over a segment's output
-   * times and coordinates, averaged over segments.
+   * times and coordinates, averaged over segments. Returns the training harness's step result
+   * (`count`: the segments); the caller disposes `grads`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import * as tf from "@tensorflow/tfjs";
+   * import { sampleBatch, spiralData, SpiralODE } from "./spiral.ts";
+   * const data = await spiralData(100, 5);
+   * const b = sampleBatch(data, 4, 10, Math.random, 3);
+   * const model = new SpiralODE({ width: 8 });
+   * const step = await model.lossAndGrads(b.y0, b.ts, b.target, { adjoint: { norm: "seminorm" } });
+   * assert.equal(step.count, 4);
+   * assert.ok(step.loss > 0 && step.backward.nfe > 0);
+   * tf.dispose([data.ys, b.y0, b.target, step.grads]);
+   * model.dispose();
+   * ```
    */
   async lossAndGrads(
     y0: tf.Tensor2D,
     ts: number[],
     target: tf.Tensor3D,
-    options: { norm: AdjointNormSpec; rtol?: number; atol?: number },
-  ): Promise<AdjointValueAndGrads> {
-    const { norm, rtol = 1e-3, atol = 1e-8 } = options;
+    options: SpiralStepOptions = {},
+  ): Promise<StepResult> {
+    const { adjoint = {}, ...solve } = options;
+    const solver = solverOptions(solve);
     const batch = y0.shape[0];
-    return await adjointValueAndGrads<tf.Tensor>({
+    const res = await adjointValueAndGrads<tf.Tensor>({
       before: () => y0,
-      solve: (z0) =>
-        odeintAdjoint(this.field, z0, ts, this.variables, { rtol, atol, adjoint: { norm } }),
+      solve: (z0) => odeintAdjoint(this.field, z0, ts, this.variables, { ...solver, adjoint }),
       after: (ys) => tf.div(tf.sum(tf.abs(tf.sub(ys, target))), batch) as tf.Scalar,
     }, this.variables);
+    return {
+      loss: res.value,
+      count: batch,
+      grads: res.grads,
+      forward: res.forward,
+      backward: res.backward,
+    };
   }
 
   /** The same loss without gradients (forward solve only). */
@@ -122,10 +167,9 @@ export class SpiralODE {
     y0: tf.Tensor2D,
     ts: number[],
     target: tf.Tensor3D,
-    rtol = 1e-3,
-    atol = 1e-8,
+    options: SpiralSolveOptions = {},
   ): Promise<number> {
-    const sol = await odeint(this.field, y0, ts, { rtol, atol });
+    const sol = await odeint(this.field, y0, ts, solverOptions(options));
     const l = tf.tidy(() => tf.div(tf.sum(tf.abs(tf.sub(sol.ys, target))), y0.shape[0]));
     const value = (await l.data())[0];
     tf.dispose([sol.ys, l]);
@@ -138,10 +182,27 @@ export class SpiralODE {
   }
 }
 
+/** Checks the option names and drops the omitted ones (the solver fills in the defaults). */
+function solverOptions(options: SpiralSolveOptions): SpiralSolveOptions {
+  const known = ["rtol", "atol", "record"];
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new TypeError(
+        `Unknown SpiralODE option "${key}"; valid: ${known.join(", ")} (and adjoint in ` +
+          "lossAndGrads)",
+      );
+    }
+  }
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+}
+
 /** A batch of random segments: start states, relative times and targets. */
 export interface SpiralBatch {
+  /** The segments' start states `[batch, 2]`. */
   y0: tf.Tensor2D;
+  /** The output times, from 0. */
   ts: number[];
+  /** The true states at those times `[times, batch, 2]`. */
   target: tf.Tensor3D;
 }
 

@@ -2,7 +2,7 @@
  * The notebooks run and their figures draw in a browser: every notebook is executed headless (no
  * cell may raise, and every cell that shows a figure must have one), exported to HTML
  * with `jupyter nbconvert --to html`, and loaded in headless Chromium without network access,
- * where every Plotly figure must draw all of its traces (see tools/notebooks.ts). In the stored
+ * where every Plotly figure must draw all of its traces (see tools/notebooks/). In the stored
  * notebooks (what a reader of the repository sees) every figure output must be the Plotly figure
  * and a PNG of it (`image/png`), without the live `text/html` form: code hosts run no scripts and
  * rank HTML above PNG, so they show the PNG only when there is no HTML.
@@ -16,27 +16,26 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
+import { FigureBrowser, type PageReport, problems } from "../../tools/notebooks/browser.ts";
+import { INSTALL_HINT, missingTools } from "../../tools/notebooks/main.ts";
+import {
+  executeNotebook,
+  exportHtml,
+  listNotebooks,
+  NOTEBOOKS_DIR,
+} from "../../tools/notebooks/nbconvert.ts";
 import {
   addFigurePngs,
   dropPlotlyJs,
-  executeNotebook,
   executionProblems,
-  exportHtml,
-  FigureBrowser,
   figureIdOf,
   figureOutputs,
   formatNotebook,
-  INSTALL_HINT,
-  listNotebooks,
-  missingTools,
   type Notebook,
-  NOTEBOOKS_DIR,
-  type PageReport,
   parseNotebook,
-  problems,
   readNotebook,
   storedOutputs,
-} from "../../tools/notebooks.ts";
+} from "../../tools/notebooks/notebook_json.ts";
 import { plot, PLOTLY_MIME } from "../../notebooks/plot.ts";
 
 const ci = ["true", "1", "yes"].includes((Deno.env.get("CI") ?? "").toLowerCase());
@@ -44,7 +43,7 @@ const missing = missingTools();
 const notebooks = listNotebooks();
 if (missing && !ci) {
   console.warn(
-    `figures_test: ignoring the figures of ${notebooks.length} notebook(s): ${missing}; to ` +
+    `notebooks_test: ignoring the figures of ${notebooks.length} notebook(s): ${missing}; to ` +
       `check them, ${INSTALL_HINT}`,
   );
 }
@@ -99,7 +98,7 @@ Deno.test({
       }
     } finally {
       await browser.close();
-      if (keep) console.error(`figures_test: files kept in ${work}`);
+      if (keep) console.error(`notebooks_test: files kept in ${work}`);
       else await Deno.remove(work, { recursive: true });
     }
   },
@@ -149,7 +148,7 @@ Deno.test("every stored figure output is a PNG of the figure, for viewers withou
           assert.ok(
             width >= 200 && width <= 1600 && height >= 150 && height <= 1200,
             `${where}: the PNG is ${width} x ${height} pixels; expected a figure at scale 1 ` +
-              "(see tools/notebooks.ts); run deno task notebooks",
+              "(see tools/notebooks/browser.ts); run deno task notebooks",
           );
           assert.ok(
             png.length <= MAX_PNG_BYTES,

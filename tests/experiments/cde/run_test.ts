@@ -1,17 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import {
-  CDE_PRESETS,
-  CDE_TOLERANCES,
-  cdeMain,
-  ensureSyntheticSpeech,
-  formatCdeTable,
-  parseCdeArgs,
-  resolveCdeSettings,
-  runCdeExperiment,
-} from "../../../experiments/cde/experiment.ts";
-import { encodeWav, espeakAvailable, SPEECH_COMMANDS_CLASSES } from "../../../models/cde/mod.ts";
+import { CDE_PRESETS, formatCdeTable, runCdeExperiment } from "../../../experiments/cde/mod.ts";
+import { encodeWav, SPEECH_COMMANDS_CLASSES } from "../../../models/cde/mod.ts";
 import { seededRandom } from "../../../models/data/random.ts";
 import { useBackend } from "../../../backend.ts";
 
@@ -131,135 +122,6 @@ Deno.test("a tiny run of both norms: result JSON per norm, backward NFE, accurac
   }
 });
 
-Deno.test("synthetic sets: reused when finished, generated with espeak-ng otherwise", async () => {
-  const dataDir = await Deno.makeTempDir();
-  try {
-    // A finished set (its marker) is reused without running espeak-ng.
-    await Deno.mkdir(join(dataDir, "synthetic-30-2"));
-    await Deno.writeTextFile(
-      join(dataDir, "synthetic-30-2", "synthetic.json"),
-      JSON.stringify({ count: 30, seed: 2 }),
-    );
-    assert.deepEqual(await ensureSyntheticSpeech({ count: 30, seed: 2, dataDir }), {
-      dir: join(dataDir, "synthetic-30-2"),
-      generated: false,
-      seconds: 0,
-    });
-    if (!(await espeakAvailable())) {
-      console.log("espeak-ng not installed: skipping the generation check");
-      return;
-    }
-    const made = await ensureSyntheticSpeech({ count: 20, seed: 0, dataDir });
-    assert.equal(made.generated, true);
-    for (const word of SPEECH_COMMANDS_CLASSES) {
-      const files = [...Deno.readDirSync(join(made.dir, word))].map((e) => e.name);
-      assert.equal(files.length, 2, word);
-    }
-    const reused = await ensureSyntheticSpeech({ count: 20, seed: 0, dataDir });
-    assert.deepEqual(reused, { dir: made.dir, generated: false, seconds: 0 });
-  } finally {
-    await Deno.remove(dataDir, { recursive: true });
-  }
-});
-
-Deno.test("command line: flags, unknown flags and bad values are clear errors", async () => {
-  assert.deepEqual(parseCdeArgs([]), {});
-  assert.deepEqual(
-    parseCdeArgs([
-      "--norm=both",
-      "--preset",
-      "paper",
-      "--rtol",
-      "1e-4",
-      "--atol",
-      "1e-7",
-      "--epochs",
-      "2",
-      "--backend",
-      "cpu",
-      "--seed",
-      "4",
-      "--data-seed",
-      "2",
-      "--out",
-      "x",
-      "--data",
-      "sc",
-      "--download",
-      "--batch-size",
-      "64",
-      "--hidden",
-      "8",
-      "--hidden-hidden",
-      "6",
-      "--layers",
-      "3",
-      "--frame-stride",
-      "4",
-      "--time-scale",
-      "0.5",
-      "--lr",
-      "0.003",
-      "--metric-every",
-      "2",
-      "--record-times",
-    ]),
-    {
-      norms: ["default", "seminorm"],
-      preset: "paper",
-      rtol: 1e-4,
-      atol: 1e-7,
-      epochs: 2,
-      backend: "cpu",
-      seed: 4,
-      dataSeed: 2,
-      out: "x",
-      data: "sc",
-      download: true,
-      batchSize: 64,
-      hiddenChannels: 8,
-      hiddenHiddenChannels: 6,
-      numHiddenLayers: 3,
-      frameStride: 4,
-      timeChannelScale: 0.5,
-      learningRate: 0.003,
-      epochsPerMetric: 2,
-      recordTimes: true,
-    },
-  );
-  assert.deepEqual(parseCdeArgs(["--synthetic", "500", "--data-dir", "d"]), {
-    synthetic: 500,
-    dataDir: "d",
-  });
-  assert.equal(parseCdeArgs(["-h"]), "help");
-  assert.throws(() => parseCdeArgs(["--epoch", "3"]), {
-    name: "TypeError",
-    message: "unknown flag --epoch; run with --help to see the flags",
-  });
-  assert.throws(() => parseCdeArgs(["results"]), /unexpected argument "results"/);
-  assert.throws(() => parseCdeArgs(["--norm", "semi"]), /--norm must be one of default/);
-  assert.throws(() => parseCdeArgs(["--backend", "gpu"]), /--backend must be one of cpu/);
-  assert.throws(() => parseCdeArgs(["--rtol=-1"]), /--rtol must be a number > 0, got "-1"/);
-  assert.throws(() => parseCdeArgs(["--atol", "0"]), /--atol must be a number > 0/);
-  assert.throws(() => parseCdeArgs(["--epochs", "1.5"]), /--epochs must be an integer/);
-  assert.throws(() => parseCdeArgs(["--synthetic", "12"]), /--synthetic must be an integer >= 20/);
-  assert.throws(() => parseCdeArgs(["--epochs"]), /argument missing/);
-  assert.throws(() => parseCdeArgs(["--data", "a", "--synthetic", "50"]), /exclude each other/);
-  assert.throws(() => parseCdeArgs(["--download"]), /--download needs --data/);
-  // The entry point reports usage errors with exit code 2 before doing any work.
-  const errors: string[] = [];
-  const original = console.error;
-  console.error = (...xs: unknown[]) => errors.push(xs.join(" "));
-  try {
-    assert.equal(await cdeMain(["--bogus"]), 2);
-    assert.equal(await cdeMain(["--preset", "paper"]), 2);
-  } finally {
-    console.error = original;
-  }
-  assert.equal(errors[0], "error: unknown flag --bogus; run with --help to see the flags");
-  assert.match(errors[1], /^error: cde: the paper preset needs the real data/);
-});
-
 Deno.test("bad experiment options fail before any work", async () => {
   const before = tf.memory().numTensors;
   const root = await Deno.makeTempDir();
@@ -280,19 +142,4 @@ Deno.test("bad experiment options fail before any work", async () => {
   await fails({ out: false }, /none\/yes not found: .* does not hold Speech Commands/);
   assert.equal(tf.memory().numTensors, before);
   await Deno.remove(root, { recursive: true });
-});
-
-Deno.test("tolerances: a pair, or one of them with its partner from the seed's pairs", () => {
-  const tols = (options: object) => {
-    const { settings } = resolveCdeSettings(options);
-    return [settings.rtol, settings.atol];
-  };
-  assert.deepEqual(tols({ preset: "paper" }), [1e-3, 1e-6]);
-  assert.deepEqual(tols({ preset: "paper", rtol: 1e-4 }), [1e-4, 1e-7]);
-  assert.deepEqual(tols({ atol: 1e-8 }), [1e-5, 1e-8]);
-  assert.deepEqual(tols({ rtol: 1e-2, atol: 1e-9 }), [1e-2, 1e-9]);
-  assert.deepEqual(tols({ rtol: 2e-3 }), [2e-3, CDE_PRESETS.small.atol]); // not a seed pair
-  assert.deepEqual(CDE_TOLERANCES.map((p) => [...p]), [[1e-3, 1e-6], [1e-4, 1e-7], [1e-5, 1e-8]]);
-  const paper = resolveCdeSettings({ preset: "paper", epochs: 3 });
-  assert.deepEqual(paper.settings, { ...CDE_PRESETS.paper, epochs: 3 });
 });

@@ -5,18 +5,16 @@ import { AdamW } from "../../../experiments/harness/adamw.ts";
 import { batchIndices, type Split, tensorSplit } from "../../../experiments/harness/splits.ts";
 import { plateauSchedule } from "../../../experiments/harness/plateau.ts";
 import {
+  type BatchProgress,
   formatProgress,
   type MetricsProgress,
   type ProgressEvent,
   progressReporter,
 } from "../../../experiments/harness/progress.ts";
 import { configName, readResults, saveResult } from "../../../experiments/harness/results.ts";
-import {
-  evaluate,
-  type StepOptions,
-  type StepResult,
-  train,
-} from "../../../experiments/harness/train.ts";
+import { evaluate } from "../../../experiments/harness/evaluate.ts";
+import type { StepOptions, StepResult } from "../../../experiments/harness/trainable.ts";
+import { train } from "../../../experiments/harness/train.ts";
 
 await tf.setBackend("cpu");
 
@@ -283,8 +281,20 @@ Deno.test("train: metric epochs every k-th epoch and the last, one optimiser ste
     assert.deepEqual(r.history.map((h) => h.epoch), expected);
     assert.equal(r.epochs, maxEpochs);
     assert.equal(model.trainSteps, maxEpochs * BATCHES);
-    const trainBatches = events.filter((e) => e.kind === "batch" && e.phase === "train");
+    const trainBatches = events.filter((e): e is BatchProgress =>
+      e.kind === "batch" && e.phase === "train"
+    );
     assert.equal(trainBatches.length, maxEpochs * BATCHES);
+    // The result carries the training steps' NFE per epoch: the sums over its batches' events.
+    assert.equal(r.trainingNfe.length, maxEpochs);
+    r.trainingNfe.forEach((nfe, epoch) => {
+      const steps = trainBatches.filter((e) => e.epoch === epoch);
+      assert.equal(steps.length, BATCHES);
+      assert.deepEqual(nfe, {
+        forward: steps.reduce((n, e) => n + e.forwardNfe, 0),
+        backward: steps.reduce((n, e) => n + e.backwardNfe, 0),
+      });
+    });
     const metrics = events.filter((e): e is MetricsProgress => e.kind === "metrics");
     assert.deepEqual(metrics.map((e) => e.entry.epoch), expected);
     // Metric passes run over both splits without a step: val has 10 examples → 2 batches.
@@ -467,6 +477,7 @@ Deno.test("train: results JSON shape, next free run number, atomic writes", asyn
     "timespan",
     "train",
     "training",
+    "trainingNfe",
     "val",
   ]);
   assert.deepEqual(saved.config, config);

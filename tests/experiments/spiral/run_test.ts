@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { formatTable, runDemo } from "../../../experiments/spiral/demo.ts";
+import { formatDemoTable, runDemo } from "../../../experiments/spiral/mod.ts";
 
 await tf.setBackend("cpu");
 
@@ -20,5 +20,5 @@ Deno.test("demo: the seminorm takes clearly fewer backward evaluations for the s
   );
   // Gradients agree to tolerance, so a few steps of training end at about the same loss.
   assert.ok(Math.abs(full.finalLoss - semi.finalLoss) < 0.1 * full.finalLoss);
-  assert.match(formatTable([full, semi]), /seminorm: \d+\.\d% fewer backward NFE/);
+  assert.match(formatDemoTable([full, semi]), /seminorm: \d+\.\d% fewer backward NFE/);
 });

@@ -1,15 +1,16 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import {
+  ACROBOT,
   ACROBOT_CONTROLS,
   type AcrobotProgress,
   type AcrobotTrajectories,
   acrobotTrajectories,
   loadAcrobotDataset,
+  simulateAcrobot,
   splitSizes,
   windowsOf,
-} from "../../../models/acrobot/dataset.ts";
-import { ACROBOT, simulateAcrobot } from "../../../models/acrobot/physics.ts";
+} from "../../../models/acrobot/mod.ts";
 
 await tf.setBackend("cpu");
 
@@ -112,7 +113,7 @@ Deno.test("trials reaching the speed limits are redrawn: the first valid draws, 
   const opts = { steps: 32, controls: [[15, 0]] as [number, number][], cacheDir: false as const };
   const seen: AcrobotProgress[] = [];
   const small = await acrobotTrajectories({ ...opts, trials: 2 });
-  const large = await acrobotTrajectories({ ...opts, trials: 4, progress: (p) => seen.push(p) });
+  const large = await acrobotTrajectories({ ...opts, trials: 4, onProgress: (p) => seen.push(p) });
   assert.ok(large.rejected[0] > 0, "expected some rejected trials");
   for (let i = 0; i < large.data.length; i += 8) {
     assert.ok(Math.abs(large.data[i + 4]) < ACROBOT.maxVel1 - 0.001);
@@ -130,13 +131,25 @@ Deno.test("trials reaching the speed limits are redrawn: the first valid draws, 
 
 Deno.test("the cache: written once, then read back identical; stale files are replaced", async () => {
   const dir = await Deno.makeTempDir();
+  const warnings: string[] = [];
   try {
-    const opts = { trials: 3, steps: 4, controls: [[0, -1]] as [number, number][], cacheDir: dir };
+    const opts = {
+      trials: 3,
+      steps: 4,
+      controls: [[0, -1]] as [number, number][],
+      cacheDir: dir,
+      warn: (m: string) => warnings.push(m),
+    };
     const first = await acrobotTrajectories(opts);
     assert.equal(first.cached, false);
+    const entry = `${dir}/acrobot-${first.key}`;
     const files = Array.from(Deno.readDirSync(dir), (e) => e.name).sort();
-    assert.deepEqual(files, [`acrobot-${first.key}.bin`, `acrobot-${first.key}.json`]);
-    const meta = JSON.parse(await Deno.readTextFile(`${dir}/acrobot-${first.key}.json`));
+    assert.deepEqual(files, [`acrobot-${first.key}`]);
+    assert.deepEqual(
+      Array.from(Deno.readDirSync(entry), (e) => e.name).sort(),
+      ["manifest.json", "trajectories.f32"],
+    );
+    const meta = JSON.parse(await Deno.readTextFile(`${entry}/manifest.json`)).meta;
     assert.equal(meta.settings.trials, 3);
     assert.deepEqual(meta.shape, [1, 3, 4, 8]);
     const second = await acrobotTrajectories(opts);
@@ -145,14 +158,32 @@ Deno.test("the cache: written once, then read back identical; stale files are re
     assert.deepEqual(second.data, first.data);
     assert.deepEqual(second.starts, first.starts);
     // A truncated binary is not trusted: the data are simulated and written again.
-    await Deno.truncate(`${dir}/acrobot-${first.key}.bin`, 100);
+    await Deno.truncate(`${entry}/trajectories.f32`, 100);
     const third = await acrobotTrajectories(opts);
     assert.equal(third.cached, false);
     assert.deepEqual(third.data, first.data);
-    // Other settings, another file.
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], new RegExp(`^cache entry ${entry} is unusable: trajectories\\.f32`));
+    // Flipped bytes, an emptied or a null manifest: reported (with the path) and simulated again.
+    const bytes = await Deno.readFile(`${entry}/trajectories.f32`);
+    bytes[17] ^= 0x40;
+    await Deno.writeFile(`${entry}/trajectories.f32`, bytes);
+    assert.equal((await acrobotTrajectories(opts)).cached, false);
+    assert.match(warnings[1], /trajectories\.f32 does not match its SHA-256/);
+    for (const text of ["", "null"]) {
+      await Deno.writeTextFile(`${entry}/manifest.json`, text);
+      const again = await acrobotTrajectories(opts);
+      assert.equal(again.cached, false);
+      assert.deepEqual(again.data, first.data);
+    }
+    assert.match(warnings[2], /manifest\.json is not valid JSON/);
+    assert.match(warnings[3], /manifest\.json is not an object/);
+    assert.equal((await acrobotTrajectories(opts)).cached, true);
+    assert.equal(warnings.length, 4);
+    // Other settings, another entry.
     const other = await acrobotTrajectories({ ...opts, steps: 5 });
     assert.notEqual(other.key, first.key);
-    assert.equal(Array.from(Deno.readDirSync(dir)).length, 4);
+    assert.equal(Array.from(Deno.readDirSync(dir)).length, 2);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -4,7 +4,8 @@ import { vjp } from "../../../adjoint/vjp.ts";
 import { odeintSync } from "../../../solvers/odeint.ts";
 import { acrobotTrajectories, windowsOf } from "../../../models/acrobot/dataset.ts";
 import { seededRandom, uniform } from "../../../models/data/random.ts";
-import { type DenseLayer, Symoden } from "../../../models/acrobot/symoden.ts";
+import type { DenseLayer } from "../../../models/acrobot/softplus_mlp.ts";
+import { Symoden } from "../../../models/acrobot/symoden.ts";
 import { assertClose } from "../../helpers.ts";
 
 await tf.setBackend("cpu");
@@ -286,7 +287,7 @@ Deno.test("(c) adjoint gradients of step() agree with discretise-then-optimise t
   const nfe: Record<string, number> = {};
   for (const norm of ["default", "seminorm"] as const) {
     const before = tf.memory().numTensors;
-    const step = await model.step(windows, { ...tol, norm, record: true });
+    const step = await model.step(windows, { ...tol, record: true, adjoint: { norm } });
     assert.equal(tf.memory().numTensors, before + model.variables.length, "only grads remain");
     assert.equal(step.count, 8);
     assert.ok(Math.abs(step.loss - dtoLoss) < 1e-6 + 1e-5 * dtoLoss, `${step.loss} vs ${dtoLoss}`);
@@ -351,7 +352,7 @@ Deno.test("bad inputs to the model give clear errors", async () => {
   await assert.rejects(model.step(tf.zeros([0, 8, 8])), /windows is an empty batch/);
   await assert.rejects(model.evaluate(tf.zeros([2, 1, 8])), /time ≥ 2/);
   await assert.rejects(
-    model.step(tf.zeros([2, 3, 8]), { norm: "semi" as never }),
+    model.step(tf.zeros([2, 3, 8]), { adjoint: { norm: "semi" as never } }),
     /Unknown adjoint norm "semi"/,
   );
   x.dispose();

@@ -78,7 +78,7 @@ Deno.test("adjoint gradients agree with backpropagation through the solver (odei
   const rtol = 1e-6;
   const atol = 1e-8;
   const before = tf.memory().numTensors;
-  const step = await model.lossAndGrads(X, labels, { rtol, atol, norm: "seminorm" });
+  const step = await model.lossAndGrads(X, labels, { rtol, atol, adjoint: { norm: "seminorm" } });
   // Discretise-then-optimise: differentiate through every operation of the same solve.
   const labelT = tf.tensor1d(labels, "int32");
   const dto = tf.variableGrads(() => {
@@ -129,7 +129,11 @@ Deno.test("training steps on lossAndGrads reduce the loss on a tiny classificati
   const optimizer = tf.train.adam(0.05);
   const first = await model.evaluate(X, labels, { rtol: 1e-3, atol: 1e-5 });
   for (let i = 0; i < 12; i++) {
-    const step = await model.lossAndGrads(X, labels, { rtol: 1e-3, atol: 1e-5, norm: "seminorm" });
+    const step = await model.lossAndGrads(X, labels, {
+      rtol: 1e-3,
+      atol: 1e-5,
+      adjoint: { norm: "seminorm" },
+    });
     // A step's loss is that of the current weights: the forward-only evaluation agrees.
     if (i === 0) assert.ok(Math.abs(step.loss - first.loss) < 1e-5, "lossAndGrads vs evaluate");
     optimizer.applyGradients(

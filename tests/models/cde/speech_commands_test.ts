@@ -1,12 +1,11 @@
 // Speech Commands data side: WAV coding, the stratified split, the download path (offline and
-// against a local server), the loader with its cache on a hand-made data set whose classes are
-// recognisable from their features, the resampler, and the espeak-ng generator end to end
-// (skipped without espeak-ng, except under CI=true where it must be installed).
+// against a local server), and the loader with its checked cache on a hand-made data set whose
+// classes are recognisable from their features. (The synthetic set: synthetic_speech_test.ts.)
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { useBackend } from "../../../backend.ts";
+import { useBackend } from "../../../mod.ts";
 import {
   decodeWav,
   downloadSpeechCommands,
@@ -15,27 +14,10 @@ import {
   SPEECH_COMMANDS_CLASSES,
   type SpeechCommandsData,
   stratifiedSplit,
-} from "../../../models/cde/speech_commands.ts";
-import {
-  clipRecipe,
-  composeClip,
-  espeakAvailable,
-  generateSyntheticSpeech,
-  parseSyntheticSpeechArgs,
-  resample,
-} from "../../../models/cde/synthetic_speech.ts";
-import { seededRandom } from "../../../models/data/random.ts";
+} from "../../../models/cde/mod.ts";
+import { seededRandom } from "../../../models/data/mod.ts";
 
 await useBackend("cpu");
-
-const CI = Deno.env.get("CI") === "true";
-const HAVE_ESPEAK = await espeakAvailable();
-if (!HAVE_ESPEAK && !CI) {
-  console.warn(
-    "speech_commands_test: espeak-ng is not installed; skipping the synthetic speech tests " +
-      "(apt-get install espeak-ng to run them)",
-  );
-}
 
 const WORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"];
 
@@ -321,134 +303,65 @@ Deno.test("loadSpeechCommands: a folder without the word folders fails with what
   await Deno.remove(dir, { recursive: true });
 });
 
-// ---------------------------------------------------------------------------------------------
-// Synthetic speech: pure parts
-
-Deno.test("resample: keeps a tone below 7.6 kHz, removes one above 8 kHz", () => {
-  const tone = (f: number, rate: number, n: number): Float32Array =>
-    Float32Array.from({ length: n }, (_, i) => Math.sin((2 * Math.PI * f * i) / rate));
-  const low = resample(tone(3000, 22050, 22050), 22050, 16000);
-  assert.equal(low.length, 16000);
-  let err = 0;
-  // Away from the edges (zero-padded, 24 input samples of filter each side).
-  for (let n = 50; n < 15950; n++) {
-    err = Math.max(err, Math.abs(low[n] - Math.sin((2 * Math.PI * 3000 * n) / 16000)));
-  }
-  // Passband ripple of a Hann-windowed sinc with 16 zero crossings is ~1e-4 at 3 kHz.
-  assert.ok(err < 2e-3, `3 kHz error ${err}`);
-  // 10 kHz cannot exist at 16 kHz: the low-pass (stopband from ~8.5 kHz) must remove it
-  // rather than alias it to 6 kHz. A Hann window gives ≳ 40 dB attenuation there.
-  const high = resample(tone(10000, 22050, 22050), 22050, 16000);
-  let peak = 0;
-  for (let n = 50; n < 15950; n++) peak = Math.max(peak, Math.abs(high[n]));
-  assert.ok(peak < 0.01, `10 kHz leaks with amplitude ${peak}`);
-  assert.deepEqual(resample(Float32Array.of(1, 2, 3), 16000, 16000), Float32Array.of(1, 2, 3));
-  assert.throws(() => resample(low, 22050.5, 16000), /positive integer/);
-});
-
-Deno.test("clipRecipe/composeClip: deterministic, one second, word placed and scaled", () => {
-  const r = clipRecipe(7, 42);
-  assert.deepEqual(clipRecipe(7, 42), r);
-  assert.equal(r.label, 2);
-  assert.equal(r.word, "up");
-  assert.match(r.voice, /^en[-a-z0-9]*\+[mf]\d$/);
-  // Labels cycle through the words, so any 10 consecutive clips hold every word once.
+Deno.test("loadSpeechCommands: a damaged cache entry is reported with its path and rebuilt", async () => {
+  const dir = await Deno.makeTempDir();
+  const cacheDir = await Deno.makeTempDir();
+  await makeHandSet(dir, 2);
+  const warnings: string[] = [];
+  const load = () => loadSpeechCommands({ dir, cacheDir, seed: 0, warn: (m) => warnings.push(m) });
+  const first = await load();
+  const host = await splitData(first);
+  const entry = first.cachePath!;
   assert.deepEqual(
-    Array.from({ length: 10 }, (_, i) => clipRecipe(7, 30 + i).label).sort((a, b) => a - b),
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [...Deno.readDirSync(entry)].map((e) => e.name).sort(),
+    [
+      "manifest.json",
+      "test_X.f32",
+      "test_y.i32",
+      "train_X.f32",
+      "train_y.i32",
+      "val_X.f32",
+      "val_y.i32",
+    ],
   );
-  // A 0.3 s burst with silence around it: trimmed, scaled to the recipe's peak, placed.
-  const speech = new Float32Array(12000);
-  for (let i = 3000; i < 7800; i++) speech[i] = 0.2 * Math.sin(i / 3);
-  const quiet = { ...r, noiseStd: 0 };
-  const clip = composeClip(speech, quiet);
-  assert.equal(clip.length, 16000);
-  let peak = 0, first = -1;
-  clip.forEach((v, i) => {
-    peak = Math.max(peak, Math.abs(v));
-    if (first < 0 && v !== 0) first = i;
-  });
-  assert.ok(Math.abs(peak / 32767 - r.peak) < 1e-3);
-  // Trimmed to 4800 + 2·160 samples, placed at offset·(16000 − 5120 + 1) (+160 of margin).
-  assert.ok(Math.abs(first - (Math.floor(r.offset * (16000 - 5120 + 1)) + 160)) <= 1);
-  assert.deepEqual(composeClip(speech, r), composeClip(speech, r), "noise is seeded");
-});
-
-Deno.test("parseSyntheticSpeechArgs: defaults, and unknown flags are errors", () => {
-  assert.deepEqual(parseSyntheticSpeechArgs(["--out", "d"]), {
-    help: false,
-    options: { out: "d", count: 3000, seed: 0, concurrency: 2 },
-  });
-  assert.deepEqual(parseSyntheticSpeechArgs(["--help"]), { help: true });
-  assert.throws(() => parseSyntheticSpeechArgs(["--out", "d", "--speed", "2"]), /speed/);
-  assert.throws(() => parseSyntheticSpeechArgs(["--out", "d", "extra"]), /extra|positional/i);
-  assert.throws(() => parseSyntheticSpeechArgs(["--count", "5"]), /--out is required/);
-  assert.throws(() => parseSyntheticSpeechArgs(["--out", "d", "--count", "1e9x"]), /--count/);
-  assert.throws(() => parseSyntheticSpeechArgs(["--out", "d", "--count", "9"]), />= 10/);
-});
-
-// ---------------------------------------------------------------------------------------------
-// Synthetic speech with espeak-ng
-
-Deno.test({
-  name: "generateSyntheticSpeech: 60 espeak-ng clips load as a Speech Commands set",
-  ignore: !HAVE_ESPEAK && !CI,
-  async fn() {
-    if (!HAVE_ESPEAK) {
-      throw new Error("espeak-ng is required under CI=true: install the Debian package espeak-ng");
+  const damages: [string, () => Promise<void>, RegExp][] = [
+    ["labels set to 99", async () => {
+      const y = new Int32Array(host.train.n).fill(99);
+      await Deno.writeFile(join(entry, "train_y.i32"), new Uint8Array(y.buffer));
+    }, /train_y\.i32 does not match its SHA-256/],
+    ["50 flipped bytes", async () => {
+      const bytes = await Deno.readFile(join(entry, "val_X.f32"));
+      for (let i = 0; i < 50; i++) bytes[100 + 7 * i] ^= 0x5a;
+      await Deno.writeFile(join(entry, "val_X.f32"), bytes);
+    }, /val_X\.f32 does not match its SHA-256/],
+    [
+      "a truncated file",
+      () => Deno.truncate(join(entry, "test_X.f32"), 1000),
+      /test_X\.f32 has 1000 bytes/,
+    ],
+    [
+      "an emptied manifest",
+      () => Deno.writeTextFile(join(entry, "manifest.json"), ""),
+      /not valid JSON/,
+    ],
+  ];
+  for (const [what, damage, reason] of damages) {
+    await damage();
+    const d = await load();
+    assert.equal(d.fromCache, false, what);
+    assert.equal(warnings.length, 1, what);
+    assert.ok(warnings[0].startsWith(`cache entry ${entry} is unusable: `), warnings[0]);
+    assert.match(warnings[0], reason);
+    const rebuilt = await splitData(d);
+    for (const s of ["train", "val", "test"] as const) {
+      assert.deepEqual(rebuilt[s].X, host[s].X, `${what}: ${s} X`);
+      assert.deepEqual(rebuilt[s].y, host[s].y, `${what}: ${s} y`);
     }
-    const dir = await Deno.makeTempDir();
-    let calls = 0;
-    const result = await generateSyntheticSpeech({
-      out: dir,
-      count: 60,
-      seed: 5,
-      onProgress: (done, total) => {
-        calls++;
-        assert.equal(total, 60);
-        assert.ok(done >= 1 && done <= 60);
-      },
-    });
-    assert.equal(calls, 60);
-    assert.deepEqual(result.perClass, Array(10).fill(6));
-    for (const word of WORDS) {
-      const names = [...Deno.readDirSync(join(dir, word))].map((e) => e.name);
-      assert.equal(names.length, 6, word);
-      for (const name of names) {
-        const clip = decodeWav(await Deno.readFile(join(dir, word, name)));
-        assert.equal(clip.sampleRate, 16000);
-        assert.equal(clip.samples.length, 16000);
-      }
-    }
-    // The same seed gives the same bytes (first ten clips into another folder).
-    const dir2 = await Deno.makeTempDir();
-    const again = await generateSyntheticSpeech({ out: dir2, count: 10, seed: 5, concurrency: 1 });
-    for (const rel of again.files) {
-      assert.deepEqual(await Deno.readFile(join(dir2, rel)), await Deno.readFile(join(dir, rel)));
-    }
-    // Speech is there: every clip's loudest 100 ms are well above its quietest 100 ms.
-    for (const rel of result.files.slice(0, 10)) {
-      const x = decodeWav(await Deno.readFile(join(dir, rel))).samples;
-      const rms: number[] = [];
-      for (let s = 0; s < 16000; s += 1600) {
-        let e = 0;
-        for (let t = s; t < s + 1600; t++) e += x[t] * x[t];
-        rms.push(Math.sqrt(e / 1600));
-      }
-      assert.ok(Math.max(...rms) > 3 * Math.min(...rms), `${rel}: no word above the noise`);
-    }
-
-    const before = tf.memory().numTensors;
-    const data = await loadSpeechCommands({ dir, cacheDir: null, seed: 0 });
-    assert.deepEqual(data.train.X.shape, [42, 161, 21]);
-    assert.deepEqual(data.val.X.shape, [9, 161, 21]);
-    assert.deepEqual(data.test.X.shape, [9, 161, 21]);
-    assert.equal(data.dropped, 0);
-    const y = await data.train.y.data();
-    for (let c = 0; c < 10; c++) assert.ok(y.filter((v) => v === c).length >= 4, `class ${c}`);
-    assert.ok((await data.train.X.data()).every(Number.isFinite));
-    tf.dispose([data.train, data.val, data.test]);
-    assert.equal(tf.memory().numTensors, before);
-    for (const p of [dir, dir2]) await Deno.remove(p, { recursive: true });
-  },
+    const again = await load();
+    assert.equal(again.fromCache, true, `${what}: the rebuilt entry is used`);
+    warnings.length = 0;
+    tf.dispose([d, again].flatMap((x) => [x.train, x.val, x.test]));
+  }
+  tf.dispose([first.train, first.val, first.test]);
+  for (const p of [dir, cacheDir]) await Deno.remove(p, { recursive: true });
 });

@@ -1,0 +1,341 @@
+/**
+ * The comparison every experiment makes: train the same model once per backward norm, from the
+ * same seed (the same initial weights and batches), with {@link train}, and read the measures
+ * the paper compares from each run's record. An experiment supplies its data, how to build its
+ * model, the model's {@link Trainable} for a norm, and what else to read from a trained model
+ * ({@link CompareSpec}); {@link compareNorms} does the rest: it checks the norms, seed and
+ * results folder ({@link resolveComparison}), builds, trains and disposes one model per norm,
+ * and sums the metric passes' backward and forward NFE, batches and time ({@link NormRun}).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { NORM_NAMES, type NormName } from "../../mod.ts";
+import type { ProgressEvent, ProgressMode } from "./progress.ts";
+import type { TrainData } from "./splits.ts";
+import { train, type TrainResult } from "./train.ts";
+import type { TrainOptions } from "./train_options.ts";
+import type { Trainable } from "./trainable.ts";
+
+/** The options every comparison takes; {@link resolveComparison} gives their defaults. */
+export interface ComparisonOptions {
+  /** The norms to train with, in order, each from the same seed (default both). */
+  norms?: readonly NormName[];
+  /** Seed of the initial weights and of the batch order (default 0). */
+  seed?: number;
+  /** Results directory (default `"results"`); `false` saves nothing. */
+  out?: string | false;
+}
+
+/** {@link ComparisonOptions} checked, with their defaults. */
+export interface ComparisonSetup {
+  /** The norms, in order. */
+  norms: NormName[];
+  /** Seed of the initial weights and of the batch order. */
+  seed: number;
+  /** Results directory, or `false`. */
+  out: string | false;
+}
+
+/**
+ * The norms, seed and results folder of a comparison, checked, with their defaults (both norms,
+ * seed 0, `"results"`); messages start with `experiment`. Experiments call it before loading
+ * any data, so that a bad option fails before any work.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveComparison } from "./compare.ts";
+ *
+ * assert.deepEqual(resolveComparison("demo", {}), {
+ *   norms: ["default", "seminorm"],
+ *   seed: 0,
+ *   out: "results",
+ * });
+ * assert.deepEqual(resolveComparison("demo", { norms: ["seminorm"], out: false }).norms, [
+ *   "seminorm",
+ * ]);
+ * assert.throws(
+ *   () => resolveComparison("demo", { norms: ["semi" as never] }),
+ *   /demo: unknown norm "semi" \(default or seminorm\)/,
+ * );
+ * assert.throws(() => resolveComparison("demo", { seed: -1 }), /seed must be an integer >= 0/);
+ * ```
+ *
+ * @param experiment the experiment's name, which starts every message
+ * @param options the caller's options (other keys are ignored)
+ * @returns the norms, seed and results folder
+ * @throws {TypeError} On an empty norm list or a bad `out`.
+ * @throws {RangeError} On an unknown norm or a bad seed.
+ */
+export function resolveComparison(
+  experiment: string,
+  options: ComparisonOptions,
+): ComparisonSetup {
+  const norms = options.norms ?? NORM_NAMES;
+  const names = NORM_NAMES.map((n) => `"${n}"`).join(" / ");
+  if (!Array.isArray(norms) || norms.length === 0) {
+    throw new TypeError(`${experiment}: norms must be a non-empty list of ${names}`);
+  }
+  for (const n of norms) {
+    if (!NORM_NAMES.includes(n)) {
+      throw new RangeError(
+        `${experiment}: unknown norm "${n}" (${NORM_NAMES.join(" or ")})`,
+      );
+    }
+  }
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed) || seed < 0) {
+    throw new RangeError(`${experiment}: seed must be an integer >= 0, got ${seed}`);
+  }
+  const out = options.out ?? "results";
+  if (out !== false && (typeof out !== "string" || out === "")) {
+    throw new TypeError(`${experiment}: out must be a directory or false`);
+  }
+  return { norms: [...norms], seed, out };
+}
+
+/** What {@link compareNorms} needs of a model: its size, and how to free it. */
+export interface ComparedModel {
+  /** Trainable scalars. */
+  readonly parameterCount: number;
+  /** Frees the model's tensors. */
+  dispose(): void;
+}
+
+/**
+ * One norm's run as {@link compareNorms} reports it: the harness's record, and the measures of
+ * the metric passes on the training split (the seed's `parse_results.py` sums those).
+ */
+export interface NormRun {
+  /** The backward norm. */
+  norm: NormName;
+  /** The configuration name of the result folder. */
+  name: string;
+  /** The saved result file, or `null` when nothing is saved. */
+  path: string | null;
+  /** The harness's record of the run (history, final metrics, settings). */
+  result: TrainResult;
+  /**
+   * Backward NFE summed over the metric passes on the training split (the seed's "BNFE"; its
+   * metric passes sample every `epochsPerMetric`-th epoch).
+   */
+  backwardNfe: number;
+  /** {@link NormRun.backwardNfe} per batch of those passes. */
+  backwardNfePerBatch: number;
+  /** Forward NFE summed over the same metric passes. */
+  forwardNfe: number;
+  /** Batches of those metric passes. */
+  batches: number;
+  /** Wall time of those metric passes (forward + backward solves of every batch), in seconds. */
+  passSeconds: number;
+  /** Backward NFE summed over the training steps of every epoch. */
+  trainingBackwardNfe: number;
+  /** Wall time of the run (training, metric passes and final passes), in seconds. */
+  seconds: number;
+}
+
+/**
+ * An experiment's part of a comparison: its data, model and training settings. `X` is what
+ * `finish` adds to each run.
+ */
+export interface CompareSpec<M extends ComparedModel, B, X extends object>
+  extends ComparisonOptions {
+  /** The experiment's name, which starts every message (`"cde"`, `"acrobot"`). */
+  experiment: string;
+  /** The results' experiment: `<out>/<results>/<name>/<n>.json` (`"speech_commands"`). */
+  results: string;
+  /** The preset the settings started from (written into every run's config). */
+  preset: string;
+  /** The data, shared by every run (the caller disposes it). */
+  data: TrainData<B>;
+  /** A fresh model from `seed`; the same for every norm. */
+  model(seed: number): M;
+  /** The model as the harness trains it, with `norm` for its backward solves. */
+  trainable(model: M, norm: NormName): Trainable<B>;
+  /** The configuration name of a norm's result folder (`configName([...])`). */
+  name(norm: NormName): string;
+  /**
+   * The run's configuration besides `experiment`, `preset`, `norm` and `seed` (which come
+   * first), saved in the result file.
+   */
+  config: Record<string, unknown>;
+  /**
+   * The training settings; the seed, config, results folder and progress hook come from the
+   * comparison, and `progress` defaults to `"auto"`.
+   */
+  training: Omit<TrainOptions, "seed" | "config" | "save" | "onProgress">;
+  /** Called with every progress event of every run, and the run's norm. */
+  onProgress?: (event: ProgressEvent, norm: NormName) => void;
+  /** What else to report of a trained model (it is disposed after); default nothing. */
+  finish?: (model: M, run: NormRun) => X | Promise<X>;
+}
+
+/** The training settings every experiment's presets have, under the same names. */
+export interface TrainingSettings {
+  /** Training epochs. */
+  epochs: number;
+  /** Examples per batch. */
+  batchSize: number;
+  /** AdamW learning rate. */
+  learningRate: number;
+  /** AdamW decoupled weight decay. */
+  weightDecay: number;
+  /** Metric passes every this many epochs (and after the last). */
+  epochsPerMetric: number;
+}
+
+/**
+ * A preset's training settings and the run's display options as {@link CompareSpec.training}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { trainingOptions } from "./compare.ts";
+ * const settings = { epochs: 3, batchSize: 128, learningRate: 1e-2, weightDecay: 0.01, epochsPerMetric: 1 };
+ * assert.deepEqual(trainingOptions(settings, { progress: "none" }), {
+ *   maxEpochs: 3, batchSize: 128, learningRate: 1e-2, weightDecay: 0.01, epochsPerMetric: 1,
+ *   recordTimes: false, progress: "none",
+ * });
+ * ```
+ *
+ * @param settings the preset's settings (overrides applied)
+ * @param options whether to record evaluation times, and the terminal display
+ * @returns the training options of a comparison
+ */
+export function trainingOptions(
+  settings: TrainingSettings,
+  options: { recordTimes?: boolean; progress?: ProgressMode },
+): CompareSpec<ComparedModel, unknown, object>["training"] {
+  return {
+    maxEpochs: settings.epochs,
+    batchSize: settings.batchSize,
+    learningRate: settings.learningRate,
+    weightDecay: settings.weightDecay,
+    epochsPerMetric: settings.epochsPerMetric,
+    recordTimes: options.recordTimes ?? false,
+    progress: options.progress,
+  };
+}
+
+/** What {@link compareNorms} returns. */
+export interface Comparison<X extends object> {
+  /** One run per norm, in the order asked for, with what `finish` added. */
+  runs: (NormRun & X)[];
+  /** Trainable scalars of the model. */
+  parameters: number;
+  /** The tfjs backend the runs used. */
+  backend: string;
+}
+
+/** The sum of `xs`. */
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Trains `spec.model(seed)` once per norm with {@link train} (same seed, so the same initial
+ * weights and batches), saving each run as `<out>/<results>/<name(norm)>/<n>.json`, and returns
+ * the runs with the measures of their metric passes. Each model is disposed after its run
+ * (after `finish`), also when a run throws; the data stay the caller's.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { compareNorms } from "./compare.ts";
+ * import { tensorSplit } from "./splits.ts";
+ *
+ * // Fit y = 2x with a one-weight "model"; its solve statistics are made up (the seminorm's
+ * // backward solve takes 6 evaluations instead of 8).
+ * const x = tf.linspace(-1, 1, 16);
+ * const y = tf.mul(x, 2);
+ * const split = tensorSplit({ x, y });
+ * const { runs, parameters } = await compareNorms({
+ *   experiment: "line",
+ *   results: "line",
+ *   preset: "small",
+ *   out: false,
+ *   data: { train: split, val: split },
+ *   model: () => {
+ *     const w = tf.variable(tf.scalar(0));
+ *     return { w, parameterCount: 1, dispose: () => w.dispose() };
+ *   },
+ *   trainable: ({ w }, norm) => ({
+ *     variables: [w],
+ *     async step(batch: { x: tf.Tensor; y: tf.Tensor }) {
+ *       const { value, grads } = tf.variableGrads(
+ *         () => tf.losses.meanSquaredError(batch.y, tf.mul(w, batch.x)) as tf.Scalar, [w]);
+ *       const loss = (await value.data())[0];
+ *       value.dispose();
+ *       const nfe = norm === "seminorm" ? 6 : 8;
+ *       return {
+ *         loss, count: batch.x.shape[0], grads,
+ *         forward: { nfe: 8, nAccepted: 1, nRejected: 0 },
+ *         backward: { nfe, nAccepted: 1, nRejected: 0 },
+ *       };
+ *     },
+ *   }),
+ *   name: (norm) => `small-${norm}`,
+ *   config: {},
+ *   training: { maxEpochs: 2, batchSize: 8, learningRate: 0.1, progress: "none" },
+ *   finish: (_model, run) => ({ finalLoss: run.result.train.loss }),
+ * });
+ * assert.equal(parameters, 1);
+ * assert.deepEqual(runs.map((r) => r.norm), ["default", "seminorm"]);
+ * // Two metric passes (epochs 0 and 1) of 2 batches each.
+ * assert.deepEqual(runs.map((r) => [r.batches, r.backwardNfe]), [[4, 32], [4, 24]]);
+ * assert.deepEqual(runs.map((r) => r.trainingBackwardNfe), [32, 24]);
+ * assert.ok(runs.every((r) => r.finalLoss < 1));
+ * tf.dispose([x, y]);
+ * ```
+ *
+ * @param spec the experiment's data, model, settings and options
+ * @returns the runs, the model's size and the backend
+ * @throws {TypeError | RangeError} On bad norms, seed or `out` (see {@link resolveComparison}).
+ */
+export async function compareNorms<M extends ComparedModel, B, X extends object = object>(
+  spec: CompareSpec<M, B, X>,
+): Promise<Comparison<X>> {
+  const { norms, seed, out } = resolveComparison(spec.experiment, spec);
+  const runs: (NormRun & X)[] = [];
+  let parameters = 0;
+  for (const norm of norms) {
+    const name = spec.name(norm);
+    const model = spec.model(seed);
+    try {
+      parameters = model.parameterCount;
+      const start = performance.now();
+      const result = await train(spec.trainable(model, norm), spec.data, {
+        ...spec.training,
+        progress: spec.training.progress ?? "auto",
+        seed,
+        config: { experiment: spec.results, preset: spec.preset, norm, seed, ...spec.config },
+        save: out === false ? undefined : { dir: out, experiment: spec.results, name },
+        onProgress: (event) => spec.onProgress?.(event, norm),
+      });
+      const seconds = (performance.now() - start) / 1000;
+      const passes = result.history.map((h) => h.train);
+      const backwardNfe = sum(passes.map((m) => m.backwardNfe));
+      const batches = sum(passes.map((m) => m.batches));
+      const run: NormRun = {
+        norm,
+        name,
+        path: result.path,
+        result,
+        backwardNfe,
+        backwardNfePerBatch: batches > 0 ? backwardNfe / batches : 0,
+        forwardNfe: sum(passes.map((m) => m.forwardNfe)),
+        batches,
+        passSeconds: sum(passes.map((m) => m.timespan)),
+        trainingBackwardNfe: sum(result.trainingNfe.map((e) => e.backward)),
+        seconds,
+      };
+      const extra = spec.finish ? await spec.finish(model, run) : ({} as X);
+      runs.push({ ...run, ...extra });
+    } finally {
+      model.dispose();
+    }
+  }
+  return { runs, parameters, backend: tf.getBackend() };
+}
