@@ -254,7 +254,7 @@ export function* initialStep(
     const d = yield d01;
     const d0 = d[0], d1 = d[1];
     d01.dispose();
-    const h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
+    const h0 = hairerProbe(d0, d1);
     const d2t = tf.tidy(() => {
       const y1 = y0.map((y, p) => tf.add(y, tf.mul(f0[p], direction * h0 * (signs?.[p] ?? 1))));
       const f1 = f(t0 + direction * h0, y1);
@@ -262,10 +262,7 @@ export function* initialStep(
     });
     const d2 = (yield d2t)[0] / h0;
     d2t.dispose();
-    const h1 = d1 <= 1e-15 && d2 <= 1e-15
-      ? Math.max(1e-6, h0 * 1e-3)
-      : (0.01 / Math.max(d1, d2)) ** (1 / order);
-    return Math.min(100 * h0, h1);
+    return hairerStep(h0, d1, d2, order);
   } finally {
     tf.dispose(scale);
   }
@@ -304,7 +301,7 @@ function* fusedInitialStep(
     }
   }
   const [d0, d1] = yield* read(tf.tidy(() => joined([...sums(y0), ...sums(f0)])), 2);
-  const h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
+  const h0 = hairerProbe(d0, d1);
   const d2t = tf.tidy(() => {
     // (y0 + h0·f0 and f1 − f0 with the stock kernels' roundings, as the plain path has them)
     const y1 = y0.map((y, p) => tf.add(y, tf.mul(f0[p], direction * h0 * (signs?.[p] ?? 1))));
@@ -312,7 +309,16 @@ function* fusedInitialStep(
     return joined(sums(f1.map((k, p) => tf.sub(k, f0[p]))));
   });
   const [d2n] = yield* read(d2t, 1);
-  const d2 = d2n / h0;
+  return hairerStep(h0, d1, d2n / h0, order);
+}
+
+/** Hairer's probe step from `d0 = ‖y0‖` and `d1 = ‖f0‖` (scaled norms). */
+function hairerProbe(d0: number, d1: number): number {
+  return d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
+}
+
+/** Hairer's first step from the probe `h0`, `d1 = ‖f0‖` and `d2 = ‖f(h0) − f0‖ / h0`. */
+function hairerStep(h0: number, d1: number, d2: number, order: number): number {
   const h1 = d1 <= 1e-15 && d2 <= 1e-15
     ? Math.max(1e-6, h0 * 1e-3)
     : (0.01 / Math.max(d1, d2)) ** (1 / order);

@@ -22,13 +22,18 @@ import {
   type ProgressEvent,
   type ProgressMode,
   resolvePreset,
+  type TrainingSettings,
 } from "../harness/mod.ts";
 
 /** The name of a preset. */
 export type AcrobotPresetName = "small" | "paper";
 
-/** Sizes and settings of an acrobot run; a preset gives all of them. */
-export interface AcrobotSettings {
+/**
+ * Sizes and settings of an acrobot run; a preset gives all of them (the training
+ * loop's settings, `epochs`, `batchSize` (windows per batch), `learningRate`, `weightDecay`
+ * and `epochsPerMetric`, as every experiment has them).
+ */
+export interface AcrobotSettings extends TrainingSettings {
   /** Hidden width of the `M⁻¹` network (3 hidden layers). */
   massHidden: number;
   /** Hidden width of the potential network (2 hidden layers). */
@@ -37,16 +42,6 @@ export interface AcrobotSettings {
   inputHidden: number;
   /** Trials per control (split 70 / 15 / 15 by trial). */
   trials: number;
-  /** Windows per batch. */
-  batchSize: number;
-  /** Training epochs. */
-  epochs: number;
-  /** AdamW learning rate. */
-  learningRate: number;
-  /** AdamW decoupled weight decay. */
-  weightDecay: number;
-  /** Metric passes every this many epochs (and after the last). */
-  epochsPerMetric: number;
   /** Relative tolerance of the forward and backward solves. */
   rtol: number;
   /** Absolute tolerance of the forward and backward solves. */

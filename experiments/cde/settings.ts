@@ -23,13 +23,18 @@ import {
   type ProgressEvent,
   type ProgressMode,
   resolvePreset,
+  type TrainingSettings,
 } from "../harness/mod.ts";
 
 /** The name of a preset. */
 export type CdePresetName = "small" | "paper";
 
-/** Sizes and settings of a Neural CDE run; a preset gives all of them. */
-export interface CdeSettings {
+/**
+ * Sizes and settings of a Neural CDE run; a preset gives all of them (the training
+ * loop's settings, `epochs`, `batchSize` (clips per batch), `learningRate`, `weightDecay`
+ * and `epochsPerMetric`, as every experiment has them).
+ */
+export interface CdeSettings extends TrainingSettings {
   /** Size of the hidden state `z`. */
   hiddenChannels: number;
   /** Width of the vector field's hidden layers. */
@@ -46,16 +51,6 @@ export interface CdeSettings {
    * values; `1/160` makes it run from 0 to 1. The knot times stay the frame indices.
    */
   timeChannelScale: number;
-  /** Clips per batch. */
-  batchSize: number;
-  /** Training epochs. */
-  epochs: number;
-  /** AdamW learning rate. */
-  learningRate: number;
-  /** AdamW decoupled weight decay. */
-  weightDecay: number;
-  /** Metric passes every this many epochs (and after the last). */
-  epochsPerMetric: number;
   /** Relative tolerance of the forward and backward solves. */
   rtol: number;
   /** Absolute tolerance of the forward and backward solves. */

@@ -50,12 +50,10 @@ import {
   readNotebook,
   writeNotebook,
 } from "./notebook_json.ts";
+import { formatNotebookText } from "./format.ts";
 
 /** Where `deno task figures` writes its PNG files by default. */
 export const FIGURES_DIR: string = fileURLToPath(new URL("../../docs/figures/", import.meta.url));
-
-/** The repository's root, where `deno fmt` finds deno.json. */
-const REPO_DIR = fileURLToPath(new URL("../../", import.meta.url));
 
 /** The install hint of the tools this needs. */
 export const INSTALL_HINT: string =
@@ -83,19 +81,11 @@ export function missingTools(): string | undefined {
 }
 
 /**
- * Formats a stored notebook with `deno fmt` (its code cells), so that `deno fmt --check` accepts
- * what `--save-notebooks` wrote; the JSON stays as Jupyter writes it.
+ * Formats a stored notebook with `deno fmt` (its code cells; see format.ts), so that the
+ * notebook check of `deno task check` accepts what `--save-notebooks` wrote.
  */
 async function formatStored(notebook: string): Promise<void> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["fmt", "--quiet", notebook],
-    cwd: REPO_DIR,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(`deno fmt ${notebook} failed: ${new TextDecoder().decode(out.stderr).trim()}`);
-  }
+  await Deno.writeTextFile(notebook, await formatNotebookText(await Deno.readTextFile(notebook)));
 }
 
 const USAGE = `usage: deno task figures [options] [NOTEBOOK...]
