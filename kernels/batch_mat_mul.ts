@@ -81,9 +81,11 @@ export function planMatMul(
 ): MatMulPlan {
   const c = MATMUL_COST_NS;
   const macs = batch * m * n * k;
-  /** Cost of transposing a `[rows, cols]` matrix `count` times (free when a side is 1). */
-  const t = (rows: number, cols: number, count = 1) =>
-    rows === 1 || cols === 1 ? 0 : c.launch + c.transpose * rows * cols * count;
+  /**
+   * Cost of transposing a `[rows, cols]` matrix `count` times: always a copy, also with a side
+   * of 1 (see `swapLastTwo`: a reshape would share the data's id, and with it XNNPACK's cache).
+   */
+  const t = (rows: number, cols: number, count = 1) => c.launch + c.transpose * rows * cols * count;
   const stock = c.stockMac * macs;
   const direct = (transposeA ? t(k, m, batch) : 0) + (transposeB ? t(n, k) : 0) +
     c.pack * k * n + c.xnnMac * macs;
@@ -119,8 +121,8 @@ export function fastBatchMatMul(stock: StockKernels): WasmKernelFunc {
   const matMul = stock.get("BatchMatMul");
   const transpose = stock.get("Transpose");
 
-  /** `x` with its last two axes swapped, and whether that made new data (to be freed). */
-  function swapLastTwo(backend: BackendWasm, x: tf.TensorInfo): [tf.TensorInfo, boolean] {
+  /** `x` with its last two axes swapped: new data, to be freed by the caller. */
+  function swapLastTwo(backend: BackendWasm, x: tf.TensorInfo): tf.TensorInfo {
     const r = x.shape.length;
     // Always a copy, with a new id, even when a dimension of 1 would make a reshape enough: the
     // stock kernel caches XNNPACK's packed weights by the data's id, not by its shape, so the
@@ -128,7 +130,7 @@ export function fastBatchMatMul(stock: StockKernels): WasmKernelFunc {
     // its other shape (found on the acrobot's Symoden, whose [16, 1] weight is used both ways).
     const perm = [...x.shape.keys()];
     [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
-    return [transpose({ inputs: { x }, backend, attrs: { perm } }), true];
+    return transpose({ inputs: { x }, backend, attrs: { perm } });
   }
 
   return function batchMatMul(args: KernelArgs): tf.TensorInfo {
@@ -164,8 +166,8 @@ export function fastBatchMatMul(stock: StockKernels): WasmKernelFunc {
     /** `x` as stored, or with its last two axes swapped when `swap`. */
     const operand = (x: tf.TensorInfo, swap: boolean) => {
       if (!swap) return x;
-      const [y, own] = swapLastTwo(backend, x);
-      if (own) owned.push(y);
+      const y = swapLastTwo(backend, x);
+      owned.push(y);
       return y;
     };
     try {
@@ -176,8 +178,8 @@ export function fastBatchMatMul(stock: StockKernels): WasmKernelFunc {
       } else {
         // Cᵀ[n, m] = op(B)ᵀ[n, k] · op(A)ᵀ[k, m], then C = (Cᵀ)ᵀ.
         const outT = xnn(operand(b, !transposeB), operand(a, !transposeA), n, m);
-        const [c, own] = swapLastTwo(backend, viewAs(outT, [n, m]));
-        if (own) owned.push(outT);
+        const c = swapLastTwo(backend, viewAs(outT, [n, m]));
+        owned.push(outT);
         out = c;
       }
       out.shape = [...batchShape, m, n];
