@@ -8,6 +8,7 @@ export {
   type AdjointGradients,
   type AdjointOptions,
   type AdjointSolution,
+  type BackwardOptions,
   odeintAdjoint,
   type OdeintAdjointOptions,
 } from "./odeint_adjoint.ts";
@@ -19,10 +20,12 @@ export {
   NORM_NAMES,
   type NormName,
 } from "./norms.ts";
+export { odeintSyncTs } from "./time_grads.ts";
 export { vjp, type VjpResult } from "./vjp.ts";
 export { type FieldVjp, isVjpField, type VjpField, withVjp } from "./vjp_field.ts";
 export {
   type AdjointModel,
   type AdjointValueAndGrads,
   adjointValueAndGrads,
+  type Gradients,
 } from "./value_and_grads.ts";

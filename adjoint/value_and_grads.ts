@@ -26,12 +26,37 @@ export interface AdjointModel<S extends State> {
   aux?: (ys: S) => Record<string, tf.Scalar>;
 }
 
+/**
+ * Gradients by variable name, as every tfjs optimizer's `applyGradients` takes them.
+ *
+ * The values are plain tensors (gradients, not variables: never `assign` to them). The type also
+ * reads as a map of `tf.Variable`s (tfjs's `NamedVariableMap`) only because tfjs 4 declares `applyGradients` of Adam, Adamax,
+ * Adagrad, Adadelta and Momentum with that type, though they read nothing but the tensors (SGD,
+ * RMSProp and the base `tf.Optimizer` declare `tf.NamedTensorMap`); so no caller needs a cast.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import assert from "node:assert/strict";
+ * import { adjointValueAndGrads, type Gradients, odeintAdjoint } from "./mod.ts";
+ * const rate = tf.variable(tf.scalar(-1), true, "gradients_doc_rate");
+ * const { grads }: { grads: Gradients } = await adjointValueAndGrads({
+ *   before: () => tf.tensor([1]),
+ *   solve: (y0) => odeintAdjoint((_t, y) => tf.mul(rate, y), y0, [0, 1], [rate]),
+ *   after: (ys) => tf.sum(tf.slice(ys, [1], [1])), // L = e^{rate}: dL/drate > 0
+ * }, [rate]);
+ * tf.train.adam(0.1).applyGradients(grads); // type-checks without a cast
+ * assert.ok(rate.dataSync()[0] < -1);
+ * ```
+ */
+export type Gradients = tf.NamedTensorMap & { [name: string]: tf.Variable };
+
 /** Loss, gradients and solve statistics of one {@link adjointValueAndGrads} call. */
 export interface AdjointValueAndGrads {
   /** The loss. */
   value: number;
-  /** `dL/dv` for every variable, by `v.name`: ready for `optimizer.applyGradients`. */
-  grads: tf.NamedTensorMap;
+  /** `dL/dv` for every variable, by `v.name`: ready for any optimizer's `applyGradients`. */
+  grads: Gradients;
   /** Forward-solve statistics. */
   forward: SolveStats;
   /** Backward-solve statistics. */
@@ -60,7 +85,7 @@ export interface AdjointValueAndGrads {
  * assert.ok(Math.abs(value - 2 * Math.exp(-1)) < 1e-5);
  * assert.ok(Math.abs((await grads.enc.data())[0] - Math.exp(-1)) < 1e-4);
  * assert.ok(Math.abs((await grads.rate.data())[0] - 2 * Math.exp(-1)) < 1e-4);
- * tf.train.sgd(0.1).applyGradients(grads);
+ * tf.train.adam(0.1).applyGradients(grads); // any optimizer, no cast
  * ```
  *
  * @example A number read off the outputs besides the loss (`aux`)
@@ -120,7 +145,7 @@ export async function adjointValueAndGrads<S extends State>(
         return tf.addN([head.grads[ys.length + i], enc.grads[i], fromSolve]);
       });
     });
-    return { value, grads, forward: sol.stats, backward: back.stats, aux };
+    return { value, grads: grads as Gradients, forward: sol.stats, backward: back.stats, aux };
   } finally {
     tf.dispose(toDispose);
   }

@@ -15,6 +15,8 @@ export type VjpResult = {
   value: tf.Tensor[];
   /** One gradient per `x`, shaped like it (zeros where `fn` does not depend on `x`). */
   grads: tf.Tensor[];
+  /** Per `x`, whether the tape reached it from `fn`'s outputs (`false`: its gradient is a 0). */
+  reached: boolean[];
 };
 
 /**
@@ -41,11 +43,12 @@ function pack(parts: tf.Tensor[]): tf.Tensor {
  * const w = tf.variable(tf.tensor([3, 4]));
  * const unused = tf.variable(tf.tensor([5]));
  * // fn = [x ⊙ w]; cotangent [1, 1]: gradients are w (for x), x (for w) and 0 (for unused).
- * const { value, grads } = vjp(() => [tf.mul(x, w)], [x, w, unused], [tf.ones([2])]);
+ * const { value, grads, reached } = vjp(() => [tf.mul(x, w)], [x, w, unused], [tf.ones([2])]);
  * assert.deepEqual(Array.from(await value[0].data()), [3, 8]);
  * assert.deepEqual(Array.from(await grads[0].data()), [3, 4]);
  * assert.deepEqual(Array.from(await grads[1].data()), [1, 2]);
  * assert.deepEqual(Array.from(await grads[2].data()), [0]);
+ * assert.deepEqual(reached, [true, true, false]);
  * ```
  */
 export function vjp(fn: () => tf.Tensor[], xs: tf.Tensor[], cotangents: tf.Tensor[]): VjpResult {
@@ -67,5 +70,6 @@ export function vjp(fn: () => tf.Tensor[], xs: tf.Tensor[], cotangents: tf.Tenso
   return {
     value: values,
     grads: grads.map((g, i) => g ?? tf.zerosLike(xs[i])),
+    reached: grads.map((g) => g != null),
   };
 }

@@ -2,8 +2,9 @@
  * The experiments layer: the training harness every experiment shares (`./harness/mod.ts`:
  * {@link train}, {@link compareNorms}, presets, command lines, tables) and the experiments
  * built on it: the Neural CDE on Speech Commands ({@link runCdeExperiment}, `deno task cde`),
- * the acrobot ({@link runAcrobotExperiment}, `deno task acrobot`) and the spiral demo
- * ({@link runDemo}, `deno task demo`). Each experiment is a folder with its settings, run,
+ * the acrobot ({@link runAcrobotExperiment}, `deno task acrobot`), the continuous normalising
+ * flow ({@link runCnfExperiment}, `deno task cnf`) and the spiral demo ({@link runDemo},
+ * `deno task demo`). Each experiment is a folder with its settings, run,
  * report and command line; adding one means writing a settings file and a step function and
  * handing them to {@link compareNorms}.
  *
@@ -23,3 +24,4 @@ export * from "./harness/mod.ts";
 export * from "./cde/mod.ts";
 export * from "./acrobot/mod.ts";
 export * from "./spiral/mod.ts";
+export * from "./cnf/mod.ts";

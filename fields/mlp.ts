@@ -48,6 +48,13 @@ export interface MlpFieldOptions {
    * pre-activation (a Dense layer on `[y, t]` with the kernel's row for `t` kept apart).
    */
   timeKernel?: tf.Tensor;
+  /**
+   * Shape of the value per sample (default `[outputs]`, which must then equal the state's
+   * width, as a vector field's). Another shape, of size the last layer's outputs, makes the MLP
+   * a map `[batch, inputs] → [batch, ...outputShape]` for building other fields (the Neural
+   * CDE's matrix `g(z)`); `vjp`'s cotangent `a` then has the value's shape, not the state's.
+   */
+  outputShape?: number[];
 }
 
 /** Applies an activation. */
@@ -89,7 +96,8 @@ function backActivation(kind: Activation, delta: tf.Tensor, z: tf.Tensor, h: tf.
  * input's, and a batch sum for the bias) instead of running `f` under tfjs's tape.
  *
  * `params` lists each layer's `kernel` and `bias` (when given) in order, then `timeKernel`.
- * The first layer's inputs and the last layer's outputs must both equal the state's width. The
+ * The first layer's inputs and the last layer's outputs must both equal the state's width
+ * (unless `outputShape` reshapes the value, for a building block of another field). The
  * tensors are read, not copied (pass `tf.Variable`s to train them).
  *
  * @example
@@ -111,7 +119,7 @@ function backActivation(kind: Activation, delta: tf.Tensor, z: tf.Tensor, h: tf.
  * ```
  */
 export function mlpField(layers: DenseLayer[], options: MlpFieldOptions = {}): VjpField<tf.Tensor> {
-  const { activation = "tanh", finalActivation = "linear", timeKernel } = options;
+  const { activation = "tanh", finalActivation = "linear", timeKernel, outputShape } = options;
   for (const [name, kind] of [["activation", activation], ["finalActivation", finalActivation]]) {
     if (!(ACTIVATIONS as readonly string[]).includes(kind)) {
       throw new TypeError(
@@ -151,8 +159,18 @@ export function mlpField(layers: DenseLayer[], options: MlpFieldOptions = {}): V
     );
   }
   const inputs = layers[0].kernel.shape[0];
-  const outputs = layers[layers.length - 1].kernel.shape[1];
-  if (inputs !== outputs) {
+  const outputs = layers[layers.length - 1].kernel.shape[1] as number; // rank 2, checked above
+  if (
+    outputShape !== undefined &&
+    !(Array.isArray(outputShape) && outputShape.every((d) => Number.isInteger(d) && d >= 1) &&
+      outputShape.reduce((a, b) => a * b, 1) === outputs)
+  ) {
+    throw new RangeError(
+      `mlpField: outputShape must be positive integers whose product is the last layer's ` +
+        `${outputs} outputs; got ${JSON.stringify(outputShape)}`,
+    );
+  }
+  if (outputShape === undefined && inputs !== outputs) {
     throw new RangeError(
       `mlpField: a vector field maps the state to its own width, but the first layer takes ` +
         `${inputs} inputs and the last gives ${outputs}`,
@@ -184,16 +202,28 @@ export function mlpField(layers: DenseLayer[], options: MlpFieldOptions = {}): V
       h = activate(kindOf(i), z);
       hs.push(h);
     });
-    return { xs, zs, hs, out: y.rank === 1 ? tf.reshape(h, [outputs]) : h };
+    const shape = outputShape ?? [outputs];
+    const out = y.rank === 1
+      ? tf.reshape(h, shape)
+      : outputShape === undefined
+      ? h
+      : tf.reshape(h, [h.shape[0], ...shape]);
+    return { xs, zs, hs, out };
   };
 
   const f = (t: number, y: tf.Tensor): tf.Tensor => forward(t, y).out;
 
   const vjp = (t: number, y: tf.Tensor, a: tf.Tensor): FieldVjp<tf.Tensor> => {
+    if (outputShape !== undefined) {
+      const shape = y.rank === 1 ? outputShape : [y.shape[0], ...outputShape];
+      if (!tf.util.arraysEqual(a.shape, shape)) {
+        throw new RangeError(`mlpField: the cotangent a must have the value's shape [${shape}]`);
+      }
+    }
     const { xs, zs, hs, out } = forward(t, y);
     const grads: tf.Tensor[][] = layers.map(() => []);
     let timeGrad: tf.Tensor | undefined;
-    let delta: tf.Tensor = asBatch(a);
+    let delta: tf.Tensor = outputShape === undefined ? asBatch(a) : tf.reshape(a, [-1, outputs]);
     for (let i = layers.length - 1; i >= 0; i--) {
       const { kernel, bias } = layers[i];
       delta = backActivation(kindOf(i), delta, zs[i], hs[i]);

@@ -1,6 +1,7 @@
 /**
  * What every model shares: the shape of a training step's result ({@link StepResult}), which
- * the training harness consumes as it is. The models themselves are in `models/<name>/mod.ts`.
+ * the training harness consumes as it is, and saved weights (checkpoint.ts: `saveVariables`,
+ * `loadVariables`, `saveCheckpoint`, `readCheckpoint`). The models themselves are in `models/<name>/mod.ts`.
  *
  * @example
  * ```ts
@@ -14,3 +15,20 @@
  * @module
  */
 export type { StepResult } from "./step.ts";
+export {
+  assignSaved,
+  type Checkpoint,
+  CHECKPOINT_FILE,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  CheckpointError,
+  type CheckpointFile,
+  checkSaved,
+  hasCheckpoint,
+  loadVariables,
+  type NamedTensor,
+  readCheckpoint,
+  saveCheckpoint,
+  saveVariables,
+  type WeightSpec,
+} from "./checkpoint.ts";

@@ -11,14 +11,19 @@
  *
  * @example A notebook's first cell
  * ```ts
+ * import assert from "node:assert/strict";
  * import { chooseBackend, useBackend } from "../mod.ts";
  * import { notebookPreset } from "./common.ts";
  *
- * // Prints e.g. "tfjs backend: wasm (no WebGPU in this runtime …)".
- * const { backend } = await chooseBackend({ log: console.log });
+ * // A notebook passes console.log: one line, "tfjs backend: wasm (no WebGPU in this runtime …)".
+ * const lines: string[] = [];
+ * const { backend } = await chooseBackend({ log: (line) => lines.push(line) });
+ * assert.equal(lines.length, 1);
+ * assert.ok(lines[0].startsWith(`tfjs backend: ${backend} (`), lines[0]);
  * const PRESET = notebookPreset("small"); // FASTERODE_PRESET=paper overrides
+ * assert.equal(PRESET, Deno.env.get("FASTERODE_PRESET")?.trim() || "small");
  * const iterations = { small: 60, paper: 200 }[PRESET];
- * console.log(backend, PRESET, iterations);
+ * assert.ok(iterations === 60 || iterations === 200);
  * await useBackend("cpu");
  * ```
  *
@@ -284,13 +289,23 @@ export function meanStd(values: readonly number[]): MeanStd {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { showTable } from "./common.ts";
  *
- * // Outside Jupyter (here, under deno test) this is console.table.
- * await showTable([
+ * // Outside Jupyter (here, under deno test) this is console.table, given the rows as they are.
+ * const rows = [
  *   { norm: "Default norm", "backward NFE": 19784 },
  *   { norm: "Seminorm", "backward NFE": 11618 },
- * ]);
+ * ];
+ * const shown: unknown[] = [];
+ * const table = console.table;
+ * console.table = (data: unknown) => void shown.push(data);
+ * try {
+ *   await showTable(rows);
+ * } finally {
+ *   console.table = table;
+ * }
+ * assert.deepEqual(shown, [rows]);
  * ```
  *
  * @param rows the rows, one object each, with the same keys

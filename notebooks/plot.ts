@@ -28,6 +28,8 @@ import { gzipSync } from "node:zlib";
 import plotlyPackage from "plotly.js-dist-min/package.json" with { type: "json" };
 import { type JupyterApi, jupyterApi, settle } from "./jupyter.ts";
 
+export type { JupyterApi } from "./jupyter.ts";
+
 /** The MIME type of a Plotly figure in a Jupyter output. */
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
@@ -223,10 +225,18 @@ export function plot(figure: PlotlyFigure, options: PlotOptions = {}): PlotlyDis
  *
  * @example Outside Jupyter, show prints a summary
  * ```ts
+ * import assert from "node:assert/strict";
  * import { show } from "./plot.ts";
  *
- * await show({ data: [{ x: [0, 1, 2], y: [0, 1, 4], type: "scatter" }] });
- * // prints: Plotly figure: 1 trace
+ * const printed: unknown[] = [];
+ * const log = console.log;
+ * console.log = (...args: unknown[]) => void printed.push(...args);
+ * try {
+ *   await show({ data: [{ x: [0, 1, 2], y: [0, 1, 4], type: "scatter" }] });
+ * } finally {
+ *   console.log = log;
+ * }
+ * assert.deepEqual(printed, ["Plotly figure: 1 trace"]);
  * ```
  *
  * @param figure a figure, or a display made by {@linkcode plot}

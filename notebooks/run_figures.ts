@@ -58,7 +58,9 @@ export interface Tolerance {
 
 /**
  * The runs of `loadResults`' answer (common.ts), flattened, each with its norm and tolerances read
- * from its configuration.
+ * from its configuration; of each tolerance pair, only the runs of one configuration (every
+ * setting but the norm the same: one comparison of the norms), the newest one's (latest
+ * `startTime`), so that runs of other settings are never averaged together.
  *
  * @example
  * ```ts
@@ -66,22 +68,28 @@ export interface Tolerance {
  * import type { RunResult } from "../experiments/harness/mod.ts";
  * import { runsOf } from "./run_figures.ts";
  *
- * const result = (norm: string) =>
- *   ({ name: `small-${norm}`, run: 0, config: { norm, rtol: 1e-3, atol: 1e-6 } }) as unknown as RunResult;
+ * const result = (norm: string, epochs = 4, startTime = "2026-01-01") =>
+ *   ({
+ *     name: `small-${norm}`, run: 0, config: { norm, rtol: 1e-3, atol: 1e-6 },
+ *     training: { maxEpochs: epochs }, startTime,
+ *   }) as unknown as RunResult;
  * const runs = runsOf({ a: [result("default")], b: [result("seminorm")] });
  * assert.deepEqual(runs.map((r) => [r.norm, r.rtol, r.atol]), [
  *   ["default", 1e-3, 1e-6],
  *   ["seminorm", 1e-3, 1e-6],
  * ]);
+ * // A newer comparison with other settings at the same tolerances replaces the older one.
+ * const newer = runsOf({ a: [result("default")], c: [result("default", 1, "2026-02-01")] });
+ * assert.deepEqual(newer.map((r) => r.result.training.maxEpochs), [1]);
  * assert.throws(() => runsOf({ c: [result("max")] }), /small-max\/0: config.norm is max/);
  * ```
  *
  * @param byConfig runs by configuration name
- * @returns every run
+ * @returns the runs of one configuration per tolerance pair
  * @throws {Error} if a run's configuration lacks a known norm or numeric tolerances
  */
 export function runsOf(byConfig: Record<string, RunResult[]>): Run[] {
-  return Object.values(byConfig).flat().map((result) => {
+  const runs = Object.values(byConfig).flat().map((result) => {
     const { norm, rtol, atol } = result.config;
     if (norm !== "default" && norm !== "seminorm") {
       throw new Error(`run ${result.name}/${result.run}: config.norm is ${norm}, not a norm`);
@@ -89,8 +97,31 @@ export function runsOf(byConfig: Record<string, RunResult[]>): Run[] {
     if (typeof rtol !== "number" || typeof atol !== "number") {
       throw new Error(`run ${result.name}/${result.run}: config.rtol / config.atol are missing`);
     }
-    return { norm, rtol, atol, result };
+    return { norm, rtol, atol, result } as Run;
   });
+  // Per tolerance pair, the newest comparison: its settings but the norm.
+  const comparison = (r: Run) => {
+    const { norm: _, ...rest } = r.result.config;
+    return sortedJson({ config: rest, training: r.result.training });
+  };
+  const newest = new Map<string, { key: string; time: string }>();
+  for (const r of runs) {
+    const tol = toleranceLabel(r), time = String(r.result.startTime ?? "");
+    const best = newest.get(tol);
+    if (best === undefined || time > best.time) newest.set(tol, { key: comparison(r), time });
+  }
+  return runs.filter((r) => newest.get(toleranceLabel(r))!.key === comparison(r));
+}
+
+/** JSON with every object's keys sorted. */
+function sortedJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_k, v) =>
+      v !== null && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
+        : v,
+  );
 }
 
 /** `rtol 1e-3, atol 1e-6`. */

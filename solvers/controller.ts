@@ -15,8 +15,11 @@ import { scaledSquareSum } from "./fused_ops.ts";
 
 /** Options of the step-size controller (torchdiffeq's defaults). */
 export interface ControllerOptions {
-  /** `"i"` (default): integral controller; `"pi"`: proportional–integral controller. */
-  kind?: "i" | "pi";
+  /**
+   * `"i"` (default): integral controller; `"pi"`: proportional–integral; `"pid"`: with the
+   * derivative term `dcoeff` as well (diffrax's `PIDController`).
+   */
+  kind?: "i" | "pi" | "pid";
   /** Safety factor on the optimal step (0.9). */
   safety?: number;
   /** Largest growth factor of the step (10). */
@@ -27,6 +30,8 @@ export interface ControllerOptions {
   pcoeff?: number;
   /** PI only: integral coefficient (0.3; `pcoeff + icoeff` is Hairer's β₁·k). */
   icoeff?: number;
+  /** PID only: derivative coefficient (default 0, which makes PID the PI controller). */
+  dcoeff?: number;
 }
 
 /** Proposes step sizes from error ratios. */
@@ -35,14 +40,16 @@ export interface Controller {
   next(dt: number, ratio: number): number;
 }
 
-const CONTROLLER_KEYS = ["kind", "safety", "ifactor", "dfactor", "pcoeff", "icoeff"];
+const CONTROLLER_KEYS = ["kind", "safety", "ifactor", "dfactor", "pcoeff", "icoeff", "dcoeff"];
 
 /**
  * Makes an I or PI controller for a method of the given order (the exponent is `1/order`).
  *
  * I: `dt·min(ifactor, max(safety·r^(−1/order), dfactor))`, `dfactor = 1` when the step was
  * accepted, `ifactor` when `r = 0`. PI: the factor `safety·r^(−(icoeff+pcoeff)/order)·
- * r_prev^(pcoeff/order)` with `r_prev` the last accepted ratio, clipped the same way.
+ * r_prev^(pcoeff/order)` with `r_prev` the last accepted ratio, clipped the same way. PID
+ * (diffrax's form): `safety·r^(−(p+i+d)/order)·r_prev^((p+2d)/order)·r_prev2^(−d/order)` with
+ * `r_prev2` the accepted ratio before `r_prev` (both start at 1).
  *
  * @example
  * ```ts
@@ -68,9 +75,16 @@ export function makeController(order: number, options: ControllerOptions = {}): 
     dfactor = 0.2,
     pcoeff = 0.4,
     icoeff = 0.3,
+    dcoeff = 0,
   } = options;
-  if (kind !== "i" && kind !== "pi") {
-    throw new TypeError(`Unknown controller kind "${kind}"; use "i" or "pi"`);
+  if (kind !== "i" && kind !== "pi" && kind !== "pid") {
+    throw new TypeError(`Unknown controller kind "${kind}"; use "i", "pi" or "pid"`);
+  }
+  for (const [name, v] of [["pcoeff", pcoeff], ["icoeff", icoeff], ["dcoeff", dcoeff]] as const) {
+    if (!Number.isFinite(v)) throw new RangeError(`${name} must be a finite number, got ${v}`);
+  }
+  if (options.dcoeff !== undefined && kind !== "pid") {
+    throw new TypeError(`dcoeff is the derivative term of kind "pid"; got kind "${kind}"`);
   }
   if (!(safety > 0 && safety <= 1)) throw new RangeError(`safety must be in (0, 1], got ${safety}`);
   if (!(ifactor >= 1)) throw new RangeError(`ifactor must be ≥ 1, got ${ifactor}`);
@@ -78,6 +92,7 @@ export function makeController(order: number, options: ControllerOptions = {}): 
     throw new RangeError(`dfactor must be in (0, 1], got ${dfactor}`);
   }
   let prevRatio = 1;
+  let prevRatio2 = 1;
   return {
     next(dt: number, ratio: number): number {
       if (ratio === 0) return dt * ifactor;
@@ -86,9 +101,13 @@ export function makeController(order: number, options: ControllerOptions = {}): 
       let factor: number;
       if (kind === "i") {
         factor = safety * ratio ** (-1 / order);
-      } else {
+      } else if (kind === "pi") {
         factor = safety * ratio ** (-(icoeff + pcoeff) / order) * prevRatio ** (pcoeff / order);
         if (accepted) prevRatio = Math.max(ratio, 1e-10);
+      } else {
+        factor = safety * ratio ** (-(pcoeff + icoeff + dcoeff) / order) *
+          prevRatio ** ((pcoeff + 2 * dcoeff) / order) * prevRatio2 ** (-dcoeff / order);
+        if (accepted) prevRatio2 = prevRatio, prevRatio = Math.max(ratio, 1e-10);
       }
       return dt * Math.min(ifactor, Math.max(factor, lower));
     },
@@ -115,6 +134,11 @@ export interface RatioSpec {
   shapes: readonly number[][];
   rtol: number;
   atol: number;
+  /**
+   * Per-part tolerances, where they differ between parts or elements: numbers, or rows
+   * `[1, n_p]` (the fused path takes numbers only).
+   */
+  partTol?: { rtol: (number | tf.Tensor)[]; atol: (number | tf.Tensor)[] };
   norm: Norm;
   fused?: FusedNorm;
 }
@@ -144,12 +168,13 @@ export function errorRatio(
   ends: StepEnds,
   spec: RatioSpec,
 ): PendingRatio {
-  const { rtol, atol, fused, shapes } = spec;
+  const { fused, shapes } = spec;
+  const { rtol, atol } = tolOf(spec);
   const { absY0, absY1 } = ends;
   if (fused === undefined) {
     const tensor = tf.tidy(() =>
       spec.norm(err.map((e, p) => {
-        const scale = tf.add(tf.mul(tf.maximum(absY0[p]!, absY1[p]!), rtol), atol);
+        const scale = tf.add(tf.mul(tf.maximum(absY0[p]!, absY1[p]!), rtol(p)), atol(p));
         return view(tf.div(e!, scale), shapes[p] as number[]);
       }))
     );
@@ -159,13 +184,25 @@ export function errorRatio(
   const tensor = tf.tidy(() =>
     joined(parts.map((p) =>
       scaledSquareSum(err[p]!, ends.y0[p], ends.y1[p], {
-        rtol,
-        atol,
+        rtol: rtol(p) as number,
+        atol: atol(p) as number,
         divisor: divisorOf(fused, shapes, p),
       })
     ))
   );
   return { tensor, finish: (v) => groupRms(fused, shapes, parts, v, 0) };
+}
+
+/** Each part's tolerances (a number, or a row tensor where they differ by element). */
+function tolOf(spec: RatioSpec): {
+  rtol: (p: number) => number | tf.Tensor;
+  atol: (p: number) => number | tf.Tensor;
+} {
+  const { partTol } = spec;
+  return {
+    rtol: (p) => partTol?.rtol[p] ?? spec.rtol,
+    atol: (p) => partTol?.atol[p] ?? spec.atol,
+  };
 }
 
 /** The parts a fused norm measures (non-empty ones), in order. */
@@ -245,8 +282,9 @@ export function* initialStep(
   if (spec.fused !== undefined) {
     return yield* fusedInitialStep(f, t0, y0, f0, direction, order, spec, spec.fused, signs);
   }
-  const { rtol, atol, norm, shapes } = spec;
-  const scale = tf.tidy(() => y0.map((y) => tf.add(tf.mul(tf.abs(y), rtol), atol)));
+  const { norm, shapes } = spec;
+  const { rtol, atol } = tolOf(spec);
+  const scale = tf.tidy(() => y0.map((y, p) => tf.add(tf.mul(tf.abs(y), rtol(p)), atol(p))));
   const measure = (xs: tf.Tensor[]) =>
     norm(xs.map((x, p) => view(tf.div(x, scale[p]), shapes[p] as number[])));
   try {
@@ -283,11 +321,16 @@ function* fusedInitialStep(
   fused: FusedNorm,
   signs?: readonly number[],
 ): Generator<tf.Tensor, number, ArrayLike<number>> {
-  const { rtol, atol, shapes } = spec;
+  const { shapes } = spec;
+  const { rtol, atol } = tolOf(spec);
   const parts = measuredParts(fused, shapes);
   const sums = (xs: tf.Tensor[]) =>
     parts.map((p) =>
-      scaledSquareSum(xs[p], y0[p], y0[p], { rtol, atol, divisor: divisorOf(fused, shapes, p) })
+      scaledSquareSum(xs[p], y0[p], y0[p], {
+        rtol: rtol(p) as number,
+        atol: atol(p) as number,
+        divisor: divisorOf(fused, shapes, p),
+      })
     );
   function* read(t: tf.Tensor, count: number): Generator<tf.Tensor, number[], ArrayLike<number>> {
     try {

@@ -3,14 +3,17 @@
  * formulae", J. Comput. Appl. Math. 7 (1981) 67–75, the pair RK8(7)13M, as in torchdiffeq's
  * `dopri8`): 13 stages, order 8 with an embedded 7th-order error estimate. Not FSAL: the
  * last stage is evaluated at `t1` but not at `y1` (`b13 = 1/4 ≠ 0`), so 13 evaluations per step.
- * Dense output uses a cubic Hermite interpolant.
+ * Dense output is a continuous extension of degree 6 over the stages and `f1 = f(t1, y1)` (one
+ * more evaluation in a step that has outputs inside it): the polynomials `b_i(θ)` that
+ * torchdiffeq's `dopri8.py` evaluates at θ = 1/2 for its midpoint, used here at every θ; the
+ * tableau tests check its order (6) with the rooted-tree conditions.
  *
  * The published coefficients are rational approximations (to about 18 significant digits) of
  * the exact solution of the order conditions; they are written here as those fractions.
  *
  * @module
  */
-import { makeTableau, type Tableau } from "./tableau.ts";
+import { continuousWeights, makeTableau, type Tableau } from "./tableau.ts";
 
 /** The 8th-order solution weights. */
 const b = [
@@ -44,6 +47,98 @@ const bLow = [
   2 / 45,
   0,
 ];
+
+/**
+ * The continuous extension: `b_i(θ)` by its coefficients of θ^0 … θ^6, for the stages 1, 6–13
+ * and f1 (the other stages have `b_i(θ) = 0`, as their `b_i`).
+ */
+const poly: Record<number, number[]> = {
+  0: [
+    1,
+    -6.6910181737837595697,
+    19.999006933368397061,
+    -30.0610568289666450593,
+    22.1396504998094068976,
+    -6.3448349392860401388,
+  ],
+  5: [
+    0,
+    -7.6142658045872677172,
+    52.227353279294552405,
+    -121.4999627731334642623,
+    116.4422149550342161651,
+    -39.6107919852202505218,
+  ],
+  6: [
+    0,
+    10.7281392630428866124,
+    -46.8919164181093621583,
+    83.1721004639847717481,
+    -67.1451318825957197185,
+    20.3761213808791436958,
+  ],
+  7: [
+    0,
+    0.5526637063753648783,
+    -0.1890893225010595467,
+    9.5724507555993664382,
+    -16.5672243527496524646,
+    7.3347098826795362023,
+  ],
+  8: [
+    0,
+    4.2186562625665153803,
+    -35.7075975946222072821,
+    87.8406057677205645007,
+    -89.9916014847245016028,
+    32.8801774352459155182,
+  ],
+  9: [
+    0,
+    -0.6627209125361597559,
+    6.273644808324035216,
+    -17.4152107770762969005,
+    22.6237489648532849093,
+    -10.1588990526426760954,
+  ],
+  10: [
+    0,
+    -1.2636789001135462218,
+    10.3160881272450748458,
+    -28.5903289514790976966,
+    32.2362340167355370113,
+    -12.54012680987825612,
+  ],
+  11: [
+    0,
+    5.410603789859042223,
+    -34.7650769866611817349,
+    81.6630950584341412934,
+    -82.1020315488359848644,
+    29.5553001484516038033,
+  ],
+  12: [
+    0,
+    -7.0321379067945741781,
+    47.7457971078225540396,
+    -114.937529137700941817,
+    116.2662185791119533462,
+    -41.7923486424390588923,
+  ],
+  13: [
+    0,
+    2.3537586759714983486,
+    -19.0082099341608028453,
+    50.2558364226176017553,
+    -53.9020777466385396792,
+    20.3006925822100825485,
+  ],
+};
+/** (torchdiffeq writes `b_i(θ)/θ` from θ^0 up: shift by one power of θ.) */
+const bTheta = continuousWeights(
+  b,
+  Array.from({ length: 14 }, (_, i) => [0, ...(poly[i] ?? [0, 0, 0, 0, 0, 0])]),
+);
 
 /**
  * The `dopri8` tableau.
@@ -160,4 +255,6 @@ export const dopri8: Tableau = makeTableau({
   ],
   b,
   bError: b.map((x, i) => x - bLow[i]),
+  bTheta,
+  denseOrder: 5,
 });

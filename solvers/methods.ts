@@ -8,9 +8,11 @@ import { adaptiveHeun } from "./adaptive_heun.ts";
 import { bosh3 } from "./bosh3.ts";
 import { dopri5 } from "./dopri5.ts";
 import { dopri8 } from "./dopri8.ts";
+import { dop853 } from "./dop853.ts";
 import { euler } from "./euler.ts";
 import { fehlberg2 } from "./fehlberg2.ts";
 import { heun } from "./heun.ts";
+import { kvaerno5 } from "./kvaerno5.ts";
 import { midpoint } from "./midpoint.ts";
 import { rk4 } from "./rk4.ts";
 import { tsit5 } from "./tsit5.ts";
@@ -24,10 +26,12 @@ export const METHODS = {
   fehlberg2,
   adaptive_heun: adaptiveHeun,
   dopri8,
+  dop853,
   euler,
   midpoint,
   rk4,
   heun,
+  kvaerno5,
 } as const satisfies Record<string, Tableau>;
 
 /** A method name accepted by `odeint`. */

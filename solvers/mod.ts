@@ -1,6 +1,7 @@
 /**
- * Forward solving: `odeint`, the Runge–Kutta tableaus, step-size control, norms and dense
- * output.
+ * Forward solving: `odeint`, the Runge–Kutta tableaus, step-size control (I, PI, PID), norms,
+ * per-component tolerances, each method's dense output, events (`event`), dense solutions
+ * (`dense: true`) and step callbacks (`onStep`).
  *
  * @example
  * ```ts
@@ -28,7 +29,7 @@ export {
   rmsNorm,
   withRmsGroups,
 } from "./norms.ts";
-export { denseWeights } from "./dense_output.ts";
+export { denseDerivativeWeights, denseWeights } from "./dense_output.ts";
 export {
   type FailureInfo,
   MaxStepsError,
@@ -38,3 +39,21 @@ export {
   StepSizeUnderflowError,
 } from "./errors.ts";
 export { type State, type StateLayout, type VectorField } from "./state.ts";
+export {
+  type EventDirection,
+  type EventFn,
+  type EventOption,
+  type EventResult,
+  type EventSpec,
+} from "./events.ts";
+export { DenseSolution } from "./dense_solution.ts";
+export { type StepInfo } from "./options.ts";
+export { type PartRoles, type RkStep, rkStep, type RkStepOptions, type StepFn } from "./rk_step.ts";
+export { type Reads } from "./reads.ts";
+export { type Tolerance } from "./tolerances.ts";
+export {
+  classifyWasmFailure,
+  WASM_MEMORY_MAX,
+  type WasmFailureContext,
+  WasmMemoryError,
+} from "./wasm_memory.ts";

@@ -14,79 +14,24 @@ import {
   MaxStepsError,
   NonFiniteError,
   type OdeSolveError,
-  type SolveStatus,
   StepSizeUnderflowError,
 } from "./errors.ts";
-import { denseWeights } from "./dense_output.ts";
+import { denseWeights, polynomialAt, polynomialWeights, usesF1 } from "./dense_output.ts";
+import { DenseSolution } from "./dense_solution.ts";
+import { crossed, type EventResult, eventValue, locateOnStep } from "./events.ts";
 import { type OdeintOptions, type Plan, plan } from "./options.ts";
-import { nextAfter, rkStep } from "./rk_step.ts";
-import { hasFusedKernels, linearCombination, scaledSquareSum } from "./fused_ops.ts";
+import { allFinite, freeTapeOnThrow, type Reads, runAsync, runSync } from "./reads.ts";
+import { nextAfter, type RkStep, rkStep } from "./rk_step.ts";
+import { appendDenseStages } from "./dop853_step.ts";
+import { hasFusedKernels, linearCombination } from "./fused_ops.ts";
+import { toleranceRows } from "./tolerances.ts";
+import { checkWasmSolution, explainWasmFailure } from "./wasm_memory.ts";
 import { checkLike, fromParts, partsOf, type State, type VectorField, view } from "./state.ts";
 
-/** Statistics of a solve. */
-export interface SolveStats {
-  /** Vector-field evaluations (every call of `f`). */
-  nfe: number;
-  /** Accepted steps. */
-  nAccepted: number;
-  /** Rejected steps. */
-  nRejected: number;
-  /** With `record`: time of every evaluation, in call order. */
-  evalTs?: number[];
-  /** With `record`: end time of every accepted step. */
-  acceptTs?: number[];
-  /** With `record`: end time of every rejected (attempted) step. */
-  rejectTs?: number[];
-}
+import type { OdeSolution, SolveStats } from "./solution.ts";
 
-/** Result of {@link odeint}. */
-export interface OdeSolution<S extends State> {
-  /** The output times reached (all of `ts` unless a failure was returned). */
-  ts: number[];
-  /** The solution at `ts`, each tensor stacked on a new leading time axis. */
-  ys: S;
-  /** How the solve ended (`"success"` unless `onFailure: "return"` caught a failure). */
-  status: SolveStatus;
-  /** The failure, when `status` is not `"success"`. */
-  error?: OdeSolveError;
-  /** Evaluation and step counts. */
-  stats: SolveStats;
-}
-
-/** A solve as a generator: it yields every tensor it must read and receives its values. */
-export type Reads<T> = Generator<tf.Tensor, T, ArrayLike<number>>;
-
-/**
- * Whether every element of some tensors is finite: with the fused kernels, each tensor's sum of
- * squares of `x·1e-30` (finite for any finite float32), else `x·0` summed (0, or NaN).
- */
-function* allFinite(xs: tf.Tensor[]): Reads<boolean> {
-  const t = tf.tidy(() =>
-    hasFusedKernels()
-      // (scaled by 1e-30 so that no finite float32 overflows when squared)
-      ? tf.concat(xs.map((x) => scaledSquareSum(x, x, x, { rtol: 0, atol: 1e30 })), 1)
-      : tf.addN(xs.map((x) => tf.sum(tf.mul(x, 0))))
-  );
-  try {
-    return Array.from(yield t).every(Number.isFinite);
-  } finally {
-    t.dispose();
-  }
-}
-
-/** Runs a solve generator reading tensors asynchronously (works on every backend). */
-export async function runAsync<T>(gen: Reads<T>): Promise<T> {
-  let next = gen.next();
-  while (!next.done) next = gen.next(await next.value.data());
-  return next.value;
-}
-
-/** Runs a solve generator reading tensors synchronously (cpu and wasm; keeps a tape intact). */
-function runSync<T>(gen: Reads<T>): T {
-  let next = gen.next();
-  while (!next.done) next = gen.next(next.value.dataSync());
-  return next.value;
-}
+export { type Reads, runAsync } from "./reads.ts";
+export type { OdeSolution, SolveStats } from "./solution.ts";
 
 /**
  * Solves `dy/dt = f(t, y)`, `y(ts[0]) = y0`, and returns `y` at every time of `ts`.
@@ -97,6 +42,10 @@ function runSync<T>(gen: Reads<T>): T {
  * with dense output; fixed-step methods step by `stepSize`. Host reads are all `await`ed, so the
  * same call runs on the `cpu`, `wasm` and `webgpu` backends. Tensors created by the solve are
  * disposed, also when it throws; `ys` belongs to the caller.
+ *
+ * `ts` may be a 1-D tensor, or a single time (the output is `[y0]`). With `event`, the solve
+ * stops where `g(t, y)` crosses zero (see `events.ts`); with `dense: true`, `sol.dense`
+ * evaluates the solution anywhere in the span (see `dense_solution.ts`).
  *
  * Bad input throws a `TypeError` or `RangeError` before any work. A failed solve (too many
  * steps, step-size underflow, NaN/Inf) throws an {@link OdeSolveError} naming `t`, `dt`, the
@@ -118,11 +67,15 @@ function runSync<T>(gen: Reads<T>): T {
 export async function odeint<S extends State>(
   f: VectorField<S>,
   y0: S,
-  ts: ArrayLike<number>,
+  ts: ArrayLike<number> | tf.Tensor,
   options: OdeintOptions = {},
 ): Promise<OdeSolution<S>> {
   const p = plan(y0, ts, options);
-  return await runAsync(solve(f as unknown as VectorField, y0, p)) as OdeSolution<S>;
+  try {
+    return checkWasmSolution(await runAsync(solve(f as unknown as VectorField, y0, p)), p.layout);
+  } catch (error) {
+    throw explainWasmFailure(error, p.layout.size);
+  }
 }
 
 /**
@@ -147,11 +100,16 @@ export async function odeint<S extends State>(
 export function odeintSync<S extends State>(
   f: VectorField<S>,
   y0: S,
-  ts: ArrayLike<number>,
+  ts: ArrayLike<number> | tf.Tensor,
   options: OdeintOptions = {},
 ): OdeSolution<S> {
   const p = plan(y0, ts, options);
-  return runSync(solve(f as unknown as VectorField, y0, p)) as OdeSolution<S>;
+  try {
+    const run = () => runSync(solve(f as unknown as VectorField, y0, p));
+    return checkWasmSolution(freeTapeOnThrow(run), p.layout);
+  } catch (error) {
+    throw explainWasmFailure(error, p.layout.size);
+  }
 }
 
 /**
@@ -168,10 +126,13 @@ export function odeintSync<S extends State>(
  * the returned `ys`.
  */
 export function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<State>> {
-  const { tableau, layout, direction, roles } = p;
+  const { tableau, layout, direction, roles, event } = p;
   // The norm's fused form, where the backend has the fused kernels (else the norm's own ops).
   const fusedKernels = hasFusedKernels();
-  const fused = fusedKernels ? p.fused : undefined;
+  // (tolerances that vary by element take the norm's own ops)
+  const elementTol = p.partTol !== undefined &&
+    [...p.partTol.rtol, ...p.partTol.atol].some((v) => typeof v !== "number");
+  const fused = fusedKernels && !elementTol ? p.fused : undefined;
   const stats: SolveStats = { nfe: 0, nAccepted: 0, nRejected: 0 };
   if (p.record) Object.assign(stats, { evalTs: [], acceptTs: [], rejectTs: [] });
   const shapes = layout.shapes as number[][];
@@ -181,10 +142,15 @@ export function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<St
   const toRows = (parts: tf.Tensor[]) => parts.map((x, k) => view(x, [1, sizes[k]]));
   const toShapes = (rows: tf.Tensor[], lead: number[] = []) =>
     rows.map((x, k) => view(x, [...lead, ...shapes[k]]));
-  const ratioSpec = { shapes, rtol: p.rtol, atol: p.atol, norm: p.norm, fused };
+  const tolRows = p.partTol && {
+    rtol: toleranceRows(p.partTol.rtol, layout),
+    atol: toleranceRows(p.partTol.atol, layout),
+  };
+  const ratioSpec = { shapes, rtol: p.rtol, atol: p.atol, partTol: tolRows, norm: p.norm, fused };
   const errParts = fused?.measured;
   // |y| per part, for the norm's own ops (the fused kernels take |y| themselves).
   const needsAbs = (_k: number) => fused === undefined;
+  const withF1 = usesF1(tableau);
 
   // f on rows, counted and checked.
   const evalF = (t: number, rows: tf.Tensor[]): tf.Tensor[] =>
@@ -205,6 +171,7 @@ export function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<St
   const dropAll = (xs: readonly (tf.Tensor | undefined)[] | undefined) => xs?.forEach(drop);
 
   const outputs: tf.Tensor[][] = []; // rows at the output times reached
+  const outTs: number[] = []; // their times
   const sOut = p.ts.map((t) => direction * t);
   const sEnd = sOut[sOut.length - 1];
   let s = sOut[0];
@@ -219,9 +186,10 @@ export function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<St
       ? new StepSizeUnderflowError(info)
       : new NonFiniteError(info);
   };
-  const keep = (rows: tf.Tensor[]) => {
-    if (p.lastOnly) outputs.forEach(dropAll), outputs.length = 0;
+  const keep = (rows: tf.Tensor[], t: number) => {
+    if (p.lastOnly) outputs.forEach(dropAll), outputs.length = 0, outTs.length = 0;
     outputs.push(rows);
+    outTs.push(t);
   };
   const result = (reached: number): State =>
     tf.tidy(() => {
@@ -231,19 +199,35 @@ export function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<St
       );
       return fromParts(toShapes(stacked, [reached]), layout);
     });
+  const dense = p.dense ? new DenseSolution(layout, p.ts[0], direction) : undefined;
+  const eventResult: EventResult | undefined = event && { status: "not_fired", times: [] };
+  function* gAt(t: number, rows: tf.Tensor[]): Reads<number> {
+    const shaped = toShapes(rows);
+    try {
+      return yield* eventValue(event!, t, fromParts(shaped, layout));
+    } finally {
+      tf.dispose(shaped);
+    }
+  }
+  let returned = false;
 
   try {
     let y: tf.Tensor[] = ownAll(toRows(partsOf(y0)));
+    if (p.consumeY0) tf.dispose(partsOf(y0)); // (the views keep the buffers while they are used)
     if (!(yield* allFinite(y))) throw new RangeError("y0 contains NaN or Inf");
     let fy = ownAll(evalF(direction * s, y));
     let absY: (tf.Tensor | undefined)[] = ownAll(
       y.map((x, k) => needsAbs(k) ? tf.abs(x) : undefined),
     );
-    keep(ownAll(y.map((x) => view(x, x.shape))));
+    // (with lastOnly, the start is an output only when it is the last: a view kept until the
+    // end would hold y0's memory through the whole solve)
+    if (!p.lastOnly || sOut.length === 1) keep(ownAll(y.map((x) => view(x, x.shape))), p.ts[0]);
     let nextOut = 1;
     let nextBreak = 0;
+    let gPrev = event === undefined ? NaN : yield* gAt(direction * s, y);
+    let stopped = false; // a terminal event ended the solve
 
-    if (tableau.adaptive) {
+    if (tableau.adaptive && sOut.length > 1) {
       if (p.firstStep !== undefined) {
         ds = p.firstStep;
       } else {
@@ -263,7 +247,7 @@ export function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<St
     }
 
     let attempts = 0;
-    while (nextOut < sOut.length) {
+    while (nextOut < sOut.length && !stopped) {
       if (attempts >= p.maxSteps) throw fail("max");
       attempts++;
       // Choose the end of this step: clip to the next break; fixed methods also stop at the end
@@ -298,12 +282,18 @@ export function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<St
       const dt = direction * h;
       const t1 = direction * target;
 
-      let finish: PendingRatio["finish"] | undefined;
-      const step = tf.tidy(() => {
-        const { K, y1, kLast, err } = rkStep(tableau, evalF, t0, t1, y, fy, {
+      // A method's own stepper (implicit methods) runs outside tf.tidy and returns fresh tensors.
+      const own_step: RkStep | undefined = tableau.step === undefined
+        ? undefined
+        : yield* tableau.step(tableau, evalF, t0, t1, y, fy, {
           ...roles,
           errParts,
+          tolerances: { rtol: p.rtol, atol: p.atol },
         });
+      let finish: PendingRatio["finish"] | undefined;
+      const step = tf.tidy(() => {
+        const { K, y1, kLast, err } = own_step ??
+          rkStep(tableau, evalF, t0, t1, y, fy, { ...roles, errParts });
         if (err === undefined) return { K, y1, kLast };
         const absY1 = y1.map((x, k) => needsAbs(k) ? tf.abs(x) : undefined);
         const r = errorRatio(err, { y0: y, y1, absY0: absY, absY1 }, ratioSpec);
@@ -316,6 +306,7 @@ export function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<St
         absY1?: (tf.Tensor | undefined)[];
         r?: tf.Tensor;
       };
+      tf.dispose(own_step?.err?.filter((e) => e !== undefined) as tf.Tensor[] | undefined);
       // The stages this step made (K also holds y0 and f0, owned as y and fy).
       const made = step.K.flatMap((Kk) => Kk.slice(2));
       ownAll(made);
@@ -332,6 +323,7 @@ export function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<St
         accept = ratio <= 1 || h <= p.dtMin;
         ds = Math.min(Math.max(p.controller.next(h, ratio), p.dtMin), p.dtMax);
       }
+      p.onStep?.({ t: t0, dt, accepted: accept, errorRatio: tableau.adaptive ? ratio : NaN });
       if (!accept) {
         stats.nRejected++;
         stats.rejectTs?.push(t1);
@@ -344,6 +336,15 @@ export function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<St
       stats.nAccepted++;
       stats.acceptTs?.push(t1);
 
+      // The event at the step's end, or at the last output time for a step past it (from the
+      // interpolant, below): did it cross zero inside the solved span?
+      const sB = Math.min(target, sEnd);
+      let g1 = NaN;
+      let fires = false;
+      if (event !== undefined && target <= sEnd) {
+        g1 = yield* gAt(t1, step.y1);
+        fires = crossed(gPrev, g1, event.direction);
+      }
       // f at the end of the step: free for FSAL methods, else one evaluation (needed for the
       // next step, or for dense output inside this one).
       const needsInterior = nextOut < sOut.length && sOut[nextOut] < target;
@@ -351,7 +352,9 @@ export function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<St
       let f1: tf.Tensor[] | undefined;
       if (tableau.fsal) {
         f1 = kLast; // f(t1, y1), the last stage
-      } else if (needsInterior || (more && !onBreak?.jump)) {
+      } else if (
+        needsInterior || (more && !onBreak?.jump) || (withF1 && (dense !== undefined || fires))
+      ) {
         f1 = ownAll(evalF(t1, step.y1));
       }
       // (kLast stays in the stages until the dense output below is made)
@@ -359,22 +362,94 @@ export function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<St
         // Fixed steps read nothing back per step: check finiteness where outputs are made.
         if (!(yield* allFinite(step.y1))) throw fail("nonfinite");
       }
+      // A tableau's dense stages (dop853's 14–16), only for a step whose interpolant is used.
+      if (
+        tableau.denseStages !== undefined &&
+        (needsInterior || dense !== undefined || fires || (event !== undefined && target > sEnd))
+      ) {
+        const rows = appendDenseStages(tableau, evalF, t0, t1, step.K, roles).flat();
+        ownAll(rows);
+        made.push(...rows);
+      }
+      const rowsOf = (k: number) => withF1 ? [...step.K[k], f1![k]] : step.K[k];
+      // The interpolant's polynomial coefficients, where a dense solution or an event needs them.
+      // (a step past the last output time has an output inside it, so f1 is there)
+      const C = dense !== undefined || fires || (event !== undefined && target > sEnd)
+        ? tf.tidy(() =>
+          step.K.map((_, k) =>
+            polynomialWeights(tableau, dt * sign(k)).map((w) => linearCombination(rowsOf(k), w))
+          )
+        )
+        : undefined;
+      if (event !== undefined && target > sEnd) {
+        const rows = tf.tidy(() => polynomialAt(C!, (sEnd - s) / h));
+        try {
+          g1 = yield* gAt(direction * sEnd, rows);
+        } catch (e) {
+          tf.dispose(C);
+          throw e;
+        } finally {
+          tf.dispose(rows);
+        }
+        fires = crossed(gPrev, g1, event.direction);
+      }
+      let sStop = target; // where this step's outputs end (an event may cut it short)
+      let yStop: tf.Tensor[] | undefined; // the state at a terminal event
+      try {
+        if (fires) {
+          const gOf = (sx: number, rows: tf.Tensor[]) => gAt(direction * sx, rows);
+          const sEvent = yield* locateOnStep(gOf, C!, [s, target], [gPrev, g1], [s, sB]);
+          const tEvent = direction * sEvent;
+          eventResult!.times.push(tEvent);
+          const yEvent = tf.tidy(() =>
+            sEvent === target ? step.y1.map((x) => tf.clone(x)) : polynomialAt(C!, (sEvent - s) / h)
+          );
+          if (eventResult!.status === "not_fired") {
+            eventResult!.status = "fired";
+            eventResult!.t = tEvent;
+            eventResult!.y = tf.tidy(() =>
+              fromParts(yEvent.map((x, k) => tf.reshape(x, shapes[k])), layout)
+            );
+          }
+          if (event!.terminal) {
+            stopped = true;
+            sStop = sEvent;
+            yStop = ownAll(yEvent);
+          } else {
+            tf.dispose(yEvent);
+          }
+        }
+      } catch (e) {
+        tf.dispose(C);
+        throw e;
+      }
 
-      // Outputs inside (s, target]: dense output, or y1 itself at the end point.
-      while (nextOut < sOut.length && sOut[nextOut] <= target) {
+      // Outputs inside (s, sStop]: dense output, or y1 itself at the end point.
+      while (nextOut < sOut.length && sOut[nextOut] <= sStop) {
         if (sOut[nextOut] === target) {
-          keep(ownAll(step.y1.map((x) => view(x, x.shape))));
+          keep(ownAll(step.y1.map((x) => view(x, x.shape))), p.ts[nextOut]);
         } else {
           const x = (sOut[nextOut] - s) / h;
-          keep(ownAll(tf.tidy(() =>
-            step.K.map((Kk, k) => {
-              const w = denseWeights(tableau, x, dt * sign(k));
-              return linearCombination(tableau.fsal ? Kk : [...Kk, f1![k]], w);
-            })
-          )));
+          keep(
+            ownAll(
+              tf.tidy(() =>
+                step.K.map((_, k) =>
+                  linearCombination(rowsOf(k), denseWeights(tableau, x, dt * sign(k)))
+                )
+              ),
+            ),
+            p.ts[nextOut],
+          );
         }
         nextOut++;
       }
+      // A terminal event ends the outputs (unless it fell on an output time).
+      if (yStop !== undefined && outTs[outTs.length - 1] !== direction * sStop) {
+        keep(yStop, direction * sStop);
+      }
+      if (dense !== undefined) dense.push(s, sStop, h, C!);
+      else tf.dispose(C);
+      gPrev = g1;
 
       // Advance (the last stage lives on as fy for FSAL methods).
       dropAll(made.filter((k) => !(tableau.fsal && f1?.includes(k))));
@@ -393,22 +468,49 @@ export function* solve(f: VectorField, y0: State, p: Plan): Reads<OdeSolution<St
       s = target;
       if (onBreak !== undefined) nextBreak++;
     }
-    return { ts: p.ts, ys: result(outputs.length), status: "success", stats };
+    if (dense !== undefined && dense.steps === 0) {
+      // No step (one output time): y(t) = y0 + (t − t0)·f0 at t0 only.
+      dense.push(
+        s,
+        s,
+        1,
+        tf.tidy(() => y.map((x, k) => [tf.clone(x), tf.mul(fy[k], direction * sign(k))])),
+      );
+    }
+    returned = true;
+    return {
+      ts: outTs.slice(),
+      ys: result(outputs.length),
+      status: "success",
+      stats,
+      ...(eventResult && { event: eventResult }),
+      ...(dense && { dense }),
+    };
   } catch (error) {
     if (p.onFailure === "return" && isSolveError(error) && outputs.length > 0) {
       const reached = outputs.length;
+      returned = true;
       return {
-        ts: p.ts.slice(0, reached),
+        ts: outTs.slice(),
         ys: result(reached),
         status: error.status,
         error,
         stats,
+        ...(eventResult && { event: eventResult }),
+        ...(dense && { dense }),
       };
     }
     throw error;
   } finally {
     for (const x of owned) x.dispose();
     owned.clear();
+    if (tolRows) {
+      tf.dispose([...tolRows.rtol, ...tolRows.atol].filter((v) => typeof v !== "number"));
+    }
+    if (!returned) {
+      dense?.dispose();
+      tf.dispose(eventResult?.y as tf.Tensor | tf.Tensor[] | undefined);
+    }
   }
 }
 

@@ -15,6 +15,9 @@ import { mixedNorm, type Norm, rmsGroupsOf, rmsNorm } from "./norms.ts";
 import type { PartRoles } from "./rk_step.ts";
 import { layoutOf, type State, type StateLayout } from "./state.ts";
 import type { Tableau } from "./tableau.ts";
+import * as tf from "@tensorflow/tfjs";
+import { type EventOption, type EventPlan, planEvent } from "./events.ts";
+import { planTolerance, type Tolerance } from "./tolerances.ts";
 
 /**
  * The default tolerances of every solve, forward and backward (torchdiffeq's are rtol 1e-7 and
@@ -38,11 +41,12 @@ export interface OdeintOptions {
   method?: MethodName;
   /**
    * Relative tolerance (default {@link DEFAULT_TOLERANCES}: 1e-4; float32 states make much below
-   * 1e-6 meaningless).
+   * 1e-6 meaningless). Per component: a `tf.Tensor` broadcastable to a one-tensor state, or an
+   * array with one number or tensor per tensor of a tuple state (see `tolerances.ts`).
    */
-  rtol?: number;
-  /** Absolute tolerance (default {@link DEFAULT_TOLERANCES}: 1e-6). */
-  atol?: number;
+  rtol?: Tolerance;
+  /** Absolute tolerance (default {@link DEFAULT_TOLERANCES}: 1e-6); per component as `rtol`. */
+  atol?: Tolerance;
   /** Fixed-step methods: the step size. Without it they step from output time to output time. */
   stepSize?: number;
   /** Adaptive methods: the first step size (default: chosen by Hairer's rule, one extra NFE). */
@@ -71,6 +75,30 @@ export interface OdeintOptions {
    * the outputs reached so far with `status` saying why it stopped.
    */
   onFailure?: "throw" | "return";
+  /**
+   * Stop (or mark) where `g(t, y)` crosses zero: a function, or `{ fn, direction, terminal }`
+   * (see `events.ts`). The solution's `event` says whether and where it fired.
+   */
+  event?: EventOption;
+  /**
+   * Keep every accepted step's interpolant: the solution's `dense` then evaluates `y(t)` and
+   * `dy/dt(t)` anywhere in the solved span (see `dense_solution.ts`; dispose it).
+   */
+  dense?: boolean;
+  /** Called after every attempted step (cheap when absent); see {@link StepInfo}. */
+  onStep?: (info: StepInfo) => void;
+}
+
+/** What {@link OdeintOptions.onStep} receives after every attempted step. */
+export interface StepInfo {
+  /** The step's start time. */
+  t: number;
+  /** Its signed size (`t + dt` is its end). */
+  dt: number;
+  /** Whether it was accepted. */
+  accepted: boolean;
+  /** Its error ratio (accepted iff ≤ 1); NaN for fixed-step methods. */
+  errorRatio: number;
 }
 
 /** The option names {@link odeint} accepts. */
@@ -89,6 +117,9 @@ export const OPTION_KEYS: readonly string[] = [
   "controller",
   "record",
   "onFailure",
+  "event",
+  "dense",
+  "onStep",
 ];
 
 /** Validated settings of one solve, as {@link plan} returns them. */
@@ -98,8 +129,12 @@ export interface Plan {
   ts: number[];
   /** +1 when `ts` increases, −1 when it decreases. Internally time runs as `s = direction·t`. */
   direction: number;
+  /** The relative tolerance; its smallest value where it varies by component (see `partTol`). */
   rtol: number;
+  /** The absolute tolerance; its smallest value where it varies by component. */
   atol: number;
+  /** Per-part tolerances (numbers or the caller's tensors), where given per component. */
+  partTol?: { rtol: (number | tf.Tensor)[]; atol: (number | tf.Tensor)[] };
   norm: Norm;
   /** The norm's fused form, when it is a largest RMS over groups of parts. */
   fused?: FusedNorm;
@@ -107,6 +142,11 @@ export interface Plan {
   roles?: PartRoles;
   /** Keep only the last output and return it unstacked (the adjoint's per-interval solves). */
   lastOnly?: boolean;
+  /**
+   * Dispose `y0`'s tensors as the solve starts (it holds views of them): their memory goes once
+   * the first step has moved on (the adjoint's per-interval solves, which own their start state).
+   */
+  consumeY0?: boolean;
   stepSize?: number;
   firstStep?: number;
   dtMin: number;
@@ -117,6 +157,55 @@ export interface Plan {
   controller: Controller;
   record: boolean;
   onFailure: "throw" | "return";
+  /** The event to locate, checked. */
+  event?: EventPlan;
+  /** Keep the interpolants for a dense solution. */
+  dense: boolean;
+  /** Called after every attempted step. */
+  onStep?: (info: StepInfo) => void;
+}
+
+/** Options already warned about (each warning is given once per process). */
+const WARNED = new Set<string>();
+
+/** Warns once per process about `key`. */
+function warnOnce(key: string, message: string): void {
+  if (WARNED.has(key)) return;
+  WARNED.add(key);
+  console.warn(`fasterode: ${message}`);
+}
+
+/** float32's machine epsilon: relative tolerances below it cannot be met by float32 states. */
+const FLOAT32_EPS = 2 ** -23;
+
+/**
+ * The output times as numbers: an array-like of numbers, or a 1-D `tf.Tensor` (read once,
+ * synchronously). Throws a `TypeError` naming the first entry that is not a number.
+ */
+function timesOf(tsIn: ArrayLike<number> | tf.Tensor): number[] {
+  if (tsIn instanceof tf.Tensor) {
+    if (tsIn.rank !== 1) {
+      throw new TypeError(`ts as a tensor must be 1-D, got shape [${tsIn.shape}]`);
+    }
+    return Array.from(tsIn.dataSync());
+  }
+  if (tsIn === null || typeof tsIn !== "object" || typeof tsIn.length !== "number") {
+    throw new TypeError(
+      `ts must be an array of numbers or a 1-D tf.Tensor, got ${describe(tsIn)}`,
+    );
+  }
+  const ts = Array.from(tsIn);
+  ts.forEach((t, i) => {
+    if (typeof t !== "number") {
+      throw new TypeError(`ts[${i}] is ${describe(t)}; output times must be numbers`);
+    }
+  });
+  return ts;
+}
+
+/** A value as an error message shows it. */
+function describe(v: unknown): string {
+  return typeof v === "string" ? `the string ${JSON.stringify(v)}` : `${typeof v} ${String(v)}`;
 }
 
 /**
@@ -125,12 +214,21 @@ export interface Plan {
  * breakpoints (`stepT`/`jumpT` after `ts[0]`, in the solver's time `s = direction·t`, sorted,
  * duplicates dropped), the norm and the controller.
  *
- * @throws {TypeError} On an unknown option, a norm that is not a function, `stepSize` with an
- *   adaptive method, or a bad `onFailure`.
- * @throws {RangeError} On fewer than 2 times, non-monotonic or non-finite times, negative or
- *   all-zero tolerances, non-positive limits, or a time in both `stepT` and `jumpT`.
+ * `ts` may be a 1-D tensor (read once). One time `[t0]` is a solve with nothing to do (its
+ * output is `y0`). A relative tolerance below float32's resolution is legal but warned about
+ * once per process (the solve cannot deliver it).
+ *
+ * @throws {TypeError} On an unknown option, an option or time of the wrong type (a string), a
+ *   norm that is not a function, `stepSize` with an adaptive method, or a bad `onFailure`.
+ * @throws {RangeError} On no times, non-monotonic or non-finite times, negative or all-zero
+ *   tolerances, `rtol > 1`, non-positive limits, a fractional `maxSteps`, `dtMin > dtMax`, or
+ *   a time in both `stepT` and `jumpT`.
  */
-export function plan(y0: State, tsIn: ArrayLike<number>, options: OdeintOptions): Plan {
+export function plan(
+  y0: State,
+  tsIn: ArrayLike<number> | tf.Tensor,
+  options: OdeintOptions,
+): Plan {
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.includes(key)) {
       throw new TypeError(
@@ -147,12 +245,10 @@ export function plan(y0: State, tsIn: ArrayLike<number>, options: OdeintOptions)
   }
   const tableau = getMethod(options.method ?? "dopri5");
   const layout = layoutOf(y0);
-  const ts = Array.from(tsIn);
-  if (ts.length < 2) {
-    throw new RangeError(`ts needs at least 2 times (start and end), got ${ts.length}`);
-  }
+  const ts = timesOf(tsIn);
+  if (ts.length < 1) throw new RangeError("ts is empty; give at least the start time");
   if (!ts.every(Number.isFinite)) throw new RangeError(`ts contains NaN or Inf: [${ts}]`);
-  const direction = ts[1] > ts[0] ? 1 : -1;
+  const direction = ts.length < 2 || ts[1] > ts[0] ? 1 : -1;
   for (let i = 1; i < ts.length; i++) {
     if (!(direction * (ts[i] - ts[i - 1]) > 0)) {
       throw new RangeError(
@@ -161,14 +257,40 @@ export function plan(y0: State, tsIn: ArrayLike<number>, options: OdeintOptions)
       );
     }
   }
-  const { rtol = DEFAULT_TOLERANCES.rtol, atol = DEFAULT_TOLERANCES.atol } = options;
-  for (const [name, v] of [["rtol", rtol], ["atol", atol]] as const) {
-    if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`${name} must be ≥ 0, got ${v}`);
-  }
-  if (tableau.adaptive && rtol === 0 && atol === 0) {
+  const rtolPlan = planTolerance("rtol", options.rtol ?? DEFAULT_TOLERANCES.rtol, layout);
+  const atolPlan = planTolerance("atol", options.atol ?? DEFAULT_TOLERANCES.atol, layout);
+  const rtol = rtolPlan.min, atol = atolPlan.min;
+  const partTol = rtolPlan.parts === undefined && atolPlan.parts === undefined ? undefined : {
+    rtol: rtolPlan.parts ?? layout.shapes.map(() => rtol),
+    atol: atolPlan.parts ?? layout.shapes.map(() => atol),
+  };
+  if (tableau.adaptive && rtolPlan.max === 0 && atolPlan.max === 0) {
     throw new RangeError(
       "rtol and atol are both 0: no step can meet that; give a positive tolerance",
     );
+  }
+  if (rtolPlan.max > 1) {
+    throw new RangeError(
+      `rtol=${rtolPlan.max} allows errors larger than the solution itself; use rtol ≤ 0.1 ` +
+        `(typically 1e-3 … 1e-6)`,
+    );
+  }
+  if (tableau.adaptive && rtol > 0 && rtol < 1e-7) {
+    warnOnce(
+      "rtol-float32",
+      `rtol=${rtol} is below what float32 states can deliver (their resolution is ` +
+        `${FLOAT32_EPS.toExponential(2)}): the solve takes more steps without getting more ` +
+        `accurate; use rtol ≥ 1e-7 (1e-6 or looser is safe)`,
+    );
+  }
+  for (const name of ["stepSize", "firstStep", "dtMin", "dtMax", "maxSteps"] as const) {
+    const v = options[name];
+    if (v !== undefined && typeof v !== "number") {
+      throw new TypeError(`${name} must be a number, got ${describe(v)}`);
+    }
+  }
+  if (options.maxSteps !== undefined && !Number.isInteger(options.maxSteps)) {
+    throw new RangeError(`maxSteps must be a positive integer, got ${options.maxSteps}`);
   }
   const positive = (name: string, v: number | undefined) => {
     if (v !== undefined && !(v > 0)) throw new RangeError(`${name} must be > 0, got ${v}`);
@@ -179,6 +301,19 @@ export function plan(y0: State, tsIn: ArrayLike<number>, options: OdeintOptions)
   positive("maxSteps", options.maxSteps);
   if (options.dtMin !== undefined && !(options.dtMin >= 0)) {
     throw new RangeError(`dtMin must be ≥ 0, got ${options.dtMin}`);
+  }
+  if (
+    options.dtMin !== undefined && options.dtMax !== undefined && options.dtMin > options.dtMax
+  ) {
+    throw new RangeError(
+      `dtMin=${options.dtMin} is larger than dtMax=${options.dtMax}; no step size meets both`,
+    );
+  }
+  if (options.dense !== undefined && typeof options.dense !== "boolean") {
+    throw new TypeError(`dense must be true or false, got ${describe(options.dense)}`);
+  }
+  if (options.onStep !== undefined && typeof options.onStep !== "function") {
+    throw new TypeError(`onStep must be a function of { t, dt, accepted, errorRatio }`);
   }
   if (options.stepSize !== undefined && tableau.adaptive) {
     throw new TypeError(
@@ -213,6 +348,7 @@ export function plan(y0: State, tsIn: ArrayLike<number>, options: OdeintOptions)
     direction,
     rtol,
     atol,
+    partTol,
     norm,
     fused: fusedNorm(norm, layout.shapes.length),
     stepSize: options.stepSize,
@@ -224,6 +360,9 @@ export function plan(y0: State, tsIn: ArrayLike<number>, options: OdeintOptions)
     controller: makeController(tableau.order, options.controller),
     record: options.record ?? false,
     onFailure,
+    event: options.event === undefined ? undefined : planEvent(options.event),
+    dense: options.dense ?? false,
+    onStep: options.onStep,
   };
 }
 

@@ -17,6 +17,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { linearCombination } from "./fused_ops.ts";
+import type { Reads } from "./reads.ts";
 import type { Tableau } from "./tableau.ts";
 
 /** Next float64 after `x` in the direction of `toward`. */
@@ -57,7 +58,29 @@ export interface RkStep {
 export interface RkStepOptions extends PartRoles {
   /** Parts whose error estimate is wanted (default: all). */
   errParts?: readonly boolean[];
+  /**
+   * The solve's tolerances (the smallest where they vary by component), for a {@link StepFn}
+   * whose inner iterations (Newton) converge to a fraction of them; `rkStep` ignores them.
+   */
+  tolerances?: { rtol: number; atol: number };
 }
+
+/**
+ * A method's own step, replacing {@link rkStep} (for implicit methods): same arguments, same
+ * result, as a generator that yields each tensor it must read (so Newton iterations can check
+ * convergence under both async and sync reads) and disposes what it yields. The loop does not
+ * wrap it in `tf.tidy`: every tensor it returns, except the `y0` and `f0` it was given, must be
+ * fresh (the loop owns and disposes them), and it disposes its own intermediates.
+ */
+export type StepFn = (
+  tableau: Tableau,
+  f: (t: number, y: tf.Tensor[]) => tf.Tensor[],
+  t0: number,
+  t1: number,
+  y0: tf.Tensor[],
+  f0: tf.Tensor[],
+  options: RkStepOptions,
+) => Reads<RkStep>;
 
 /** `w0` for `y0`, then `scale·w_j` for the stages. */
 function weights(w0: number, w: readonly number[], scale: number): number[] {
@@ -100,11 +123,19 @@ export function rkStep(
   let kLast = f0;
   let yi = y0;
   for (let i = 1; i < stages; i++) {
+    const prev = yi;
     yi = y0.map((y, p) =>
       isPassive(p) ? y : linearCombination(K[p], weights(1, a[i], dt * sign(p)))
     );
+    // A stage input is dead once its stage is evaluated: free it now rather than at the end of
+    // the caller's tidy (for a 7-stage method, 5 copies of the state fewer at the peak). The
+    // last one is y1 itself for FSAL methods.
+    if (prev !== y0) prev.forEach((x, p) => x !== y0[p] && !K[p].includes(x) && x.dispose());
     kLast = f(c[i] === 1 ? nextAfter(t1, t0) : t0 + c[i] * dt, yi);
     K.forEach((Kp, p) => Kp.push(kLast[p]));
+  }
+  if (!tableau.fsal && yi !== y0) {
+    yi.forEach((x, p) => x !== y0[p] && !K[p].includes(x) && x.dispose());
   }
   // FSAL: the last stage was evaluated at y1 itself.
   const y1 = y0.map((_, p) =>

@@ -2,8 +2,9 @@
  * Tsitouras 5(4) (Ch. Tsitouras, "Runge–Kutta pairs of order 5(4) satisfying only the first
  * column simplifying assumption", Comput. Math. Appl. 62 (2011) 770–775): 7 stages, FSAL
  * (6 new evaluations per step), order 5 with an embedded 4th-order error estimate. Often a
- * little more efficient than dopri5 at the same tolerance. Dense output uses a cubic Hermite
- * interpolant (Tsitouras' own 4th-order interpolant is not included).
+ * little more efficient than dopri5 at the same tolerance. Dense output is Tsitouras' own
+ * 4th-order continuous extension (the polynomials `b_i(θ)` of the paper, in the factored form
+ * diffrax and torchdiffeq write them).
  *
  * Unlike the other tableaus, these coefficients are not rationals: the method is fixed by the
  * free nodes `c2 = 0.161`, `c3 = 0.327`, `c4 = 0.9`, `c5 = 0.98002554…` and the rest were solved
@@ -12,7 +13,7 @@
  *
  * @module
  */
-import { makeTableau, type Tableau } from "./tableau.ts";
+import { continuousWeights, makeTableau, polynomial, type Tableau } from "./tableau.ts";
 
 /** The 5th-order solution weights; `b7 = 0` and row 7 of `a` equals `b` (FSAL). */
 const b = [
@@ -34,6 +35,23 @@ const bLow = [
   1.866628418170587035753719399566211498666255505244122593996591602841258328965767580089,
   1 / 66,
 ];
+
+const th = [0, 1]; // θ
+/** Tsitouras' interpolant `b_i(θ)`, i = 1…7 (the last is the FSAL stage f(t1, y1)). */
+const bTheta = continuousWeights(b, [
+  polynomial(
+    -1.0530884977290216,
+    th,
+    [-1.329989018975412, 1],
+    [0.7139816917074209, -1.4364028541716351, 1],
+  ),
+  polynomial(0.1017, th, th, [1.2949852507374631, -2.1966568338249754, 1]),
+  polynomial(2.490627285651252793, th, th, [1.57803468208092486, -2.38535645472061657, 1]),
+  polynomial(-16.54810288924490272, th, th, [-1.21712927295533244, 1], [-0.61620406037800089, 1]),
+  polynomial(47.37952196281928122, th, th, [-1.203071208372362603, 1], [-0.658047292653547382, 1]),
+  polynomial(-34.87065786149660974, th, th, [-1.2, 1], [-2 / 3, 1]),
+  polynomial(2.5, th, th, [-1, 1], [-0.6, 1]),
+]);
 
 /**
  * The `tsit5` tableau.
@@ -86,4 +104,5 @@ export const tsit5: Tableau = makeTableau({
   ],
   b,
   bError: b.map((x, i) => x - bLow[i]),
+  bTheta,
 });

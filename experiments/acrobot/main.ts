@@ -21,6 +21,7 @@
  */
 import type { BackendName } from "../../mod.ts";
 import {
+  CHECKPOINT_USAGE,
   EXPERIMENT_FLAGS,
   experimentBackend,
   experimentFlags,
@@ -89,8 +90,11 @@ Trains a Symplectic ODE-Net with control on the fully-actuated acrobot, once per
   --backend NAME      cpu, wasm or webgpu (small: wasm; paper: webgpu when a hardware GPU
                       is present, else wasm)
   --out DIR           results directory (default results)
+${CHECKPOINT_USAGE}
   --control           also swing the acrobot up with each trained model (energy shaping,
-                      20 s, controls clipped to ±15) and save the trajectory
+                      20 s from 0.05 rad off hanging, controls clipped to ±15), save the
+                      trajectory and print whether it reached upright; with --resume DIR of a
+                      finished run, the saved models are swung up without training again
   --help              this text
 
 ${ACROBOT_PRESET_NOTES}`;
@@ -183,4 +187,4 @@ export async function acrobotMain(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) await runMain(acrobotMain);
+if (import.meta.main) await runMain(acrobotMain, Deno.args, "deno task acrobot");

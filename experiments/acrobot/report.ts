@@ -129,8 +129,8 @@ export function acrobotTableNote(epochsPerMetric: number): string {
 }
 
 /**
- * The line about a norm's swing-up: where it ended (energy from balanced upright, angles), or
- * why it failed.
+ * The lines about a norm's swing-up: the verdict (reached upright or not, with the final state),
+ * then where it ended (energy from balanced upright, angles); or why it failed.
  *
  * @example
  * ```ts
@@ -151,7 +151,8 @@ export function describeSwingUp(norm: NormName, control: AcrobotControlOutcome):
   const { trajectory, energyGap, path } = control;
   const [th1, th2] = trajectory.angles[trajectory.angles.length - 1];
   const wrap = (a: number) => Math.atan2(Math.sin(a), Math.cos(a));
-  return `${norm}: swing-up after ${trajectory.times.at(-1)!.toFixed(1)} s: energy ` +
+  return `${norm}: swing-up ${control.verdict.line}\n` +
+    `${norm}: after ${trajectory.times.at(-1)!.toFixed(1)} s: energy ` +
     `${energyGap >= 0 ? "+" : ""}${energyGap.toFixed(2)} J from balanced upright, ` +
     `θ1 − π = ${wrap(th1 - Math.PI).toFixed(2)} rad, θ2 = ${wrap(th2).toFixed(2)} rad` +
     (path ? `; trajectory ${path}` : "");

@@ -53,6 +53,7 @@ import {
   runEnergyShaping,
   saveTrajectory,
   Symoden,
+  uprightVerdict,
 } from "../../models/acrobot/mod.ts";
 import {
   type AcrobotExperimentOptions,
@@ -78,6 +79,11 @@ export type AcrobotControlOutcome =
     trajectory: ControlTrajectory;
     /** Final true energy minus that of balancing upright at rest (J); near 0 when balanced. */
     energyGap: number;
+    /**
+     * Whether it reached upright: within 0.3 rad (both angles) over the last 2 s, with the line
+     * the command line prints (`uprightVerdict`).
+     */
+    verdict: ReturnType<typeof uprightVerdict>;
   }
   | {
     /** The message of the error that ended the closed loop (a diverging loop). */
@@ -143,7 +149,8 @@ async function swingUp(
   const { m1, m2, l1, lc1, lc2, g } = ACROBOT;
   const upright = (m1 * lc1 + m2 * l1 + m2 * lc2) * g; // potential energy balanced upright
   const energyGap = trajectory.energy[trajectory.energy.length - 1] - upright;
-  return { path, trajectory, energyGap };
+  const verdict = uprightVerdict(trajectory, { window: 2, tol: 0.3 });
+  return { path, trajectory, energyGap, verdict };
 }
 
 /**
@@ -194,6 +201,8 @@ export async function runAcrobotExperiment(
       norms: options.norms,
       seed,
       out: options.out,
+      checkpoint: options.checkpoint,
+      resume: options.resume,
       data: {
         train: tensorSplit({ windows: data.train }),
         val: tensorSplit({ windows: data.val }),

@@ -160,6 +160,8 @@ const PRESET_RULES: PresetRules = {
     "norms",
     "seed",
     "out",
+    "checkpoint",
+    "resume",
     "control",
     "steps",
     "controls",

@@ -27,6 +27,7 @@ import {
   generateSyntheticSpeech,
   loadSpeechCommands,
   SPEECH_COMMANDS_CLASSES,
+  SpeechDataUnavailableError,
   type SyntheticSpeechOptions,
 } from "../../models/cde/mod.ts";
 import {
@@ -200,6 +201,38 @@ async function synthetic(options: Required<Omit<SyntheticSpeechOptions, "espeak"
   );
 }
 
+/**
+ * The error of a data command with the library's option names replaced by this command line's
+ * flags: a missing data set says `--download` and `deno task speech-data synthetic --out DIR`
+ * instead of `download: true` and `generateSyntheticSpeech`. Other errors are returned as they
+ * are.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SpeechDataUnavailableError } from "../../models/cde/mod.ts";
+ * import { inFlagTerms } from "./data_main.ts";
+ *
+ * const e = inFlagTerms(new SpeechDataUnavailableError("d", "d/yes not found", "folders")) as Error;
+ * assert.match(e.message, /^d\/yes not found\. Pass --download /);
+ * assert.match(e.message, /deno task speech-data synthetic --out d$/);
+ * assert.doesNotMatch(e.message, /download: true|generateSyntheticSpeech/);
+ * ```
+ *
+ * @param error What a data command threw.
+ * @returns The error to report.
+ */
+export function inFlagTerms(error: unknown): unknown {
+  if (!(error instanceof SpeechDataUnavailableError)) return error;
+  return new Error(
+    error.explain({
+      download: "--download",
+      synthetic: (dir) => `deno task speech-data synthetic --out ${dir}`,
+    }),
+    { cause: error },
+  );
+}
+
 /** Computes (or reads) the cached splits and prints their shapes and class counts. */
 async function prepare(options: PrepareOptions): Promise<void> {
   await chooseBackend({ requested: options.backend });
@@ -210,7 +243,18 @@ async function prepare(options: PrepareOptions): Promise<void> {
     seed: options.seed,
     download: options.download,
     log: (m) => console.log(m),
+  }).catch((e) => {
+    throw inFlagTerms(e);
   });
+  if (data.fromCache && data.dropped > 0) {
+    const names = data.droppedFiles;
+    const more = names.length > 5 ? ` and ${names.length - 5} more` : "";
+    console.log(
+      `dropped ${names.length} clips not 16000 samples long: ${
+        names.slice(0, 5).join(", ")
+      }${more}`,
+    );
+  }
   for (const s of ["train", "val", "test"] as const) {
     const y = await data[s].y.data();
     const counts = data.classes.map((_, c) => y.filter((v) => v === c).length);

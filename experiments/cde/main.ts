@@ -22,6 +22,7 @@
 import type { BackendName } from "../../mod.ts";
 import { SPEECH_COMMANDS_CLASSES } from "../../models/cde/mod.ts";
 import {
+  CHECKPOINT_USAGE,
   EXPERIMENT_FLAGS,
   experimentBackend,
   experimentFlags,
@@ -104,6 +105,7 @@ Run:
   --backend NAME      cpu, wasm or webgpu (small: wasm; paper: webgpu when a hardware GPU is
                       present, else wasm)
   --out DIR           results directory (default results)
+${CHECKPOINT_USAGE}
   --record-times      record every evaluation and step time in the metric passes
   --help              this text
 
@@ -221,4 +223,4 @@ export async function cdeMain(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) await runMain(cdeMain);
+if (import.meta.main) await runMain(cdeMain, Deno.args, "deno task cde");

@@ -273,6 +273,8 @@ export async function runCdeExperiment(
       norms: options.norms,
       seed,
       out: options.out,
+      checkpoint: options.checkpoint,
+      resume: options.resume,
       data: {
         train: tensorSplit(splits.train),
         val: tensorSplit(splits.val),

@@ -210,6 +210,8 @@ const PRESET_RULES: PresetRules = {
     "dataDir",
     "cacheDir",
     "out",
+    "checkpoint",
+    "resume",
     "recordTimes",
     "progress",
     "onProgress",

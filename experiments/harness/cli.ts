@@ -10,6 +10,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { type BackendName, chooseBackend, NORM_NAMES, type NormName } from "../../mod.ts";
+import { TrainingInterrupted } from "./checkpoint.ts";
 
 /**
  * Parses `args` against `options` (node:util `parseArgs`, strict, no positionals), turning its
@@ -22,6 +23,8 @@ import { type BackendName, chooseBackend, NORM_NAMES, type NormName } from "../.
  * const flags = { epochs: { type: "string" } } as const;
  * assert.equal(parseFlags(["--epochs", "3"], flags).epochs, "3");
  * assert.throws(() => parseFlags(["--epoch", "3"], flags), /unknown flag --epoch/);
+ * // A negative number is a value, not a flag, so that range checks can name it.
+ * assert.equal(parseFlags(["--epochs", "-1"], flags).epochs, "-1");
  * ```
  */
 export function parseFlags(
@@ -29,7 +32,12 @@ export function parseFlags(
   options: NonNullable<ParseArgsConfig["options"]>,
 ): Record<string, string | boolean | undefined> {
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as Record<
+    return parseArgs({
+      args: joinNegativeValues(args, options),
+      options,
+      strict: true,
+      allowPositionals: false,
+    }).values as Record<
       string,
       string | boolean | undefined
     >;
@@ -51,6 +59,31 @@ export function parseFlags(
     }
     throw error;
   }
+}
+
+/**
+ * `--flag -1` as `--flag=-1` for flags that take a value: node:util's parser reads `-1` as a short
+ * option and reports the flag as "ambiguous".
+ */
+function joinNegativeValues(
+  args: string[],
+  options: NonNullable<ParseArgsConfig["options"]>,
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].startsWith("--") ? args[i].slice(2) : undefined;
+    const next = args[i + 1];
+    if (
+      name !== undefined && options[name]?.type === "string" && next !== undefined &&
+      /^-\d|^-\.\d|^-Infinity$/.test(next)
+    ) {
+      out.push(`${args[i]}=${next}`);
+      i++;
+    } else {
+      out.push(args[i]);
+    }
+  }
+  return out;
 }
 
 /**
@@ -106,8 +139,18 @@ export const EXPERIMENT_FLAGS = {
   seed: { type: "string" },
   backend: { type: "string" },
   out: { type: "string" },
+  checkpoint: { type: "string" },
+  resume: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+/** The help lines of the checkpoint flags, the same in every experiment's usage. */
+export const CHECKPOINT_USAGE =
+  `  --checkpoint DIR    checkpoint folder (default <out>/checkpoints/<experiment>/<time>-<pid>);
+                      a checkpoint is saved after every epoch, and on Ctrl-C / SIGTERM after
+                      the current step (a second Ctrl-C quits at once)
+  --resume DIR        continue the run whose checkpoint folder DIR is, with the same flags:
+                      finished norms are kept, the interrupted one ends as it would have`;
 
 /** The options that {@linkcode EXPERIMENT_FLAGS} give, as the experiments name them. */
 export interface ExperimentFlags {
@@ -133,6 +176,10 @@ export interface ExperimentFlags {
   backend?: BackendName;
   /** `--out`. */
   out?: string;
+  /** `--checkpoint`. */
+  checkpoint?: string;
+  /** `--resume`. */
+  resume?: string;
 }
 
 /**
@@ -182,6 +229,11 @@ export function experimentFlags(
     o.backend = choice("backend", str("backend")!, ["cpu", "wasm", "webgpu"] as const);
   }
   if (str("out") !== undefined) o.out = pathFlag("out", str("out")!);
+  if (str("checkpoint") !== undefined) o.checkpoint = pathFlag("checkpoint", str("checkpoint")!);
+  if (str("resume") !== undefined) o.resume = pathFlag("resume", str("resume")!);
+  if (o.checkpoint !== undefined && o.resume !== undefined) {
+    throw new TypeError("--checkpoint and --resume exclude each other: a resume uses its folder");
+  }
   return o;
 }
 
@@ -274,19 +326,88 @@ export async function experimentBackend(
 
 /**
  * Runs an experiment's `main` as the program: exits with its code, or prints the error of a
- * failed run (`error: …`, without a stack) and exits with 1.
+ * failed run (`error: …`, without a stack) and exits with 1. A run stopped by a signal
+ * ({@link TrainingInterrupted}) prints what was saved and the command that resumes it
+ * ({@link interruptedReport}) and exits with 130.
  *
  * @param main the command line's function
  * @param args the arguments (default `Deno.args`)
+ * @param command how the user started it, for the resume command (`"deno task cde"`)
  */
 export async function runMain(
   main: (args: string[]) => Promise<number>,
   args: string[] = Deno.args,
+  command?: string,
 ): Promise<never> {
   try {
     Deno.exit(await main(args));
   } catch (error) {
+    if (error instanceof TrainingInterrupted) {
+      for (const line of interruptedReport(error, command ?? "deno run -A <script>", args)) {
+        console.error(line);
+      }
+      Deno.exit(130);
+    }
     console.error(`error: ${messageOf(error)}`);
     Deno.exit(1);
   }
+}
+
+/**
+ * `args` with `--resume`/`--checkpoint` and their values removed and `--resume dir` added: the
+ * command line that continues an interrupted run.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resumeArgs } from "./cli.ts";
+ * assert.deepEqual(
+ *   resumeArgs(["--epochs", "3", "--checkpoint", "old", "--resume=x"], "ck"),
+ *   ["--epochs", "3", "--resume", "ck"],
+ * );
+ * ```
+ */
+export function resumeArgs(args: string[], dir: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--resume" || a === "--checkpoint") i++;
+    else if (!a.startsWith("--resume=") && !a.startsWith("--checkpoint=")) out.push(a);
+  }
+  return [...out, "--resume", dir];
+}
+
+/** A shell word, quoted when it needs to be. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * What an interrupted experiment prints: what was saved, the finished runs kept, and the command
+ * that resumes it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TrainingInterrupted } from "./checkpoint.ts";
+ * import { interruptedReport } from "./cli.ts";
+ * const e = new TrainingInterrupted("SIGINT", "ck", "saved ck/seminorm/checkpoint.json (after epoch 2 of 5)");
+ * e.finished = ["results/x/0.json"];
+ * const lines = interruptedReport(e, "deno task cde", ["--epochs", "5"]);
+ * assert.match(lines[0], /^interrupted by SIGINT: saved ck\/seminorm/);
+ * assert.match(lines[1], /finished runs kept: results\/x\/0\.json/);
+ * assert.equal(lines[2], "resume with: deno task cde --epochs 5 --resume ck");
+ * ```
+ */
+export function interruptedReport(
+  error: TrainingInterrupted,
+  command: string,
+  args: string[],
+): string[] {
+  const lines = [error.message];
+  if (error.finished.length > 0) lines.push(`finished runs kept: ${error.finished.join(", ")}`);
+  lines.push(
+    `resume with: ${command} ${resumeArgs(args, error.resumeDir).map(shellWord).join(" ")}`,
+  );
+  return lines;
 }

@@ -10,7 +10,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
 import { NORM_NAMES, type NormName } from "../../mod.ts";
+import { hasCheckpoint } from "../../models/mod.ts";
+import { TrainingInterrupted } from "./checkpoint.ts";
 import type { ProgressEvent, ProgressMode } from "./progress.ts";
 import type { TrainData } from "./splits.ts";
 import { train, type TrainResult } from "./train.ts";
@@ -25,6 +28,17 @@ export interface ComparisonOptions {
   seed?: number;
   /** Results directory (default `"results"`); `false` saves nothing. */
   out?: string | false;
+  /**
+   * The comparison's checkpoint folder (one sub-folder per norm), written after every epoch;
+   * default `<out>/checkpoints/<results>/<time>-<pid>`, none with `out: false`.
+   */
+  checkpoint?: string;
+  /**
+   * Continue the comparison whose checkpoint folder this is: finished norms are not trained
+   * again (their results are reused), an interrupted one resumes, later ones start. The same
+   * settings must be given (a resume from other settings fails, naming them).
+   */
+  resume?: string;
 }
 
 /** {@link ComparisonOptions} checked, with their defaults. */
@@ -35,6 +49,10 @@ export interface ComparisonSetup {
   seed: number;
   /** Results directory, or `false`. */
   out: string | false;
+  /** The checkpoint folder given (`resume` or `checkpoint`), if any. */
+  checkpoint: string | null;
+  /** Whether the comparison resumes from `checkpoint`. */
+  resume: boolean;
 }
 
 /**
@@ -51,7 +69,10 @@ export interface ComparisonSetup {
  *   norms: ["default", "seminorm"],
  *   seed: 0,
  *   out: "results",
+ *   checkpoint: null,
+ *   resume: false,
  * });
+ * assert.deepEqual(resolveComparison("demo", { resume: "ck" }).checkpoint, "ck");
  * assert.deepEqual(resolveComparison("demo", { norms: ["seminorm"], out: false }).norms, [
  *   "seminorm",
  * ]);
@@ -92,7 +113,19 @@ export function resolveComparison(
   if (out !== false && (typeof out !== "string" || out === "")) {
     throw new TypeError(`${experiment}: out must be a directory or false`);
   }
-  return { norms: [...norms], seed, out };
+  for (const key of ["checkpoint", "resume"] as const) {
+    const v = options[key];
+    if (v !== undefined && (typeof v !== "string" || v === "")) {
+      throw new TypeError(`${experiment}: ${key} must be a folder, got ${JSON.stringify(v)}`);
+    }
+  }
+  if (options.checkpoint !== undefined && options.resume !== undefined) {
+    throw new TypeError(
+      `${experiment}: give checkpoint (a new run's folder) or resume (an old run's), not both`,
+    );
+  }
+  const checkpoint = options.resume ?? options.checkpoint ?? null;
+  return { norms: [...norms], seed, out, checkpoint, resume: options.resume !== undefined };
 }
 
 /** What {@link compareNorms} needs of a model: its size, and how to free it. */
@@ -110,7 +143,7 @@ export interface ComparedModel {
 export interface NormRun {
   /** The backward norm. */
   norm: NormName;
-  /** The configuration name of the result folder. */
+  /** The result folder's name: the readable configuration name and the settings key. */
   name: string;
   /** The saved result file, or `null` when nothing is saved. */
   path: string | null;
@@ -297,12 +330,32 @@ function sum(xs: number[]): number {
 export async function compareNorms<M extends ComparedModel, B, X extends object = object>(
   spec: CompareSpec<M, B, X>,
 ): Promise<Comparison<X>> {
-  const { norms, seed, out } = resolveComparison(spec.experiment, spec);
+  const { norms, seed, out, checkpoint, resume } = resolveComparison(spec.experiment, spec);
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const root = checkpoint ??
+    (out === false ? null : join(out, "checkpoints", spec.results, `${stamp}-${Deno.pid}`));
+  const saved = new Map<NormName, boolean>();
+  if (root !== null) {
+    for (const norm of norms) saved.set(norm, await hasCheckpoint(join(root, norm)));
+    if (resume && ![...saved.values()].some((x) => x)) {
+      throw new Error(
+        `${spec.experiment}: ${root} holds no checkpoint of the norms ${norms.join(", ")} (is it ` +
+          `the folder a run printed? a --norm other than that run's?)`,
+      );
+    }
+    if (!resume && [...saved.values()].some((x) => x)) {
+      throw new Error(
+        `${spec.experiment}: ${root} holds checkpoints already; resume them (--resume ${root}) ` +
+          `or choose another folder (nothing is overwritten)`,
+      );
+    }
+  }
   const runs: (NormRun & X)[] = [];
   let parameters = 0;
   for (const norm of norms) {
     const name = spec.name(norm);
     const model = spec.model(seed);
+    const dir = root === null ? undefined : join(root, norm);
     try {
       parameters = model.parameterCount;
       const start = performance.now();
@@ -313,6 +366,13 @@ export async function compareNorms<M extends ComparedModel, B, X extends object 
         config: { experiment: spec.results, preset: spec.preset, norm, seed, ...spec.config },
         save: out === false ? undefined : { dir: out, experiment: spec.results, name },
         onProgress: (event) => spec.onProgress?.(event, norm),
+        checkpoint: dir === undefined ? undefined : { dir, resume: saved.get(norm) },
+      }).catch((e) => {
+        if (e instanceof TrainingInterrupted && root !== null) {
+          e.resumeDir = root;
+          e.finished = runs.map((r) => r.path).filter((p): p is string => p !== null);
+        }
+        throw e;
       });
       const seconds = (performance.now() - start) / 1000;
       const passes = result.history.map((h) => h.train);
@@ -320,7 +380,7 @@ export async function compareNorms<M extends ComparedModel, B, X extends object 
       const batches = sum(passes.map((m) => m.batches));
       const run: NormRun = {
         norm,
-        name,
+        name: result.name ?? name,
         path: result.path,
         result,
         backwardNfe,

@@ -2,7 +2,8 @@
  * The training harness every experiment shares: {@link train} (AdamW, plateau schedule, metric
  * passes measuring forward and backward NFE, best-model restore, a results JSON per run),
  * {@link evaluate}, data splits and batches, progress display, presets, the comparison of the
- * norms ({@link compareNorms}), command-line parsing and result tables.
+ * norms ({@link compareNorms}), checkpoints and resume (checkpoint.ts), command-line parsing and
+ * result tables.
  *
  * @example
  * ```ts
@@ -19,7 +20,7 @@ export { train, type TrainResult } from "./train.ts";
 export type { TrainOptions } from "./train_options.ts";
 export { type BatchInfo, evaluate, type EvaluateOptions } from "./evaluate.ts";
 export type { StepOptions, StepResult, Trainable } from "./trainable.ts";
-export { AdamW, type AdamWOptions } from "./adamw.ts";
+export { AdamW, type AdamWOptions, type AdamWState } from "./adamw.ts";
 export { type PlateauOptions, type PlateauSchedule, plateauSchedule } from "./plateau.ts";
 export { batchIndices, type Split, tensorSplit, type TrainData } from "./splits.ts";
 export {
@@ -51,11 +52,13 @@ export {
 export {
   configName,
   type HistoryEntry,
+  keyedName,
   type Metrics,
   readResults,
   type ResultLocation,
   type RunResult,
   saveResult,
+  settingsKey,
   type TrainingNfe,
   type TrainSettings,
 } from "./results.ts";
@@ -73,17 +76,31 @@ export {
   type TrainingSettings,
 } from "./compare.ts";
 export {
+  CHECKPOINT_USAGE,
   choice,
   EXPERIMENT_FLAGS,
   experimentBackend,
   type ExperimentFlags,
   experimentFlags,
+  interruptedReport,
   numberFlag,
   parseCommandLine,
   parseFlags,
   pathFlag,
+  resumeArgs,
   runMain,
 } from "./cli.ts";
+export {
+  type CheckpointOptions,
+  loadFinishedRun,
+  readRunCheckpoint,
+  type RunState,
+  type RunTensors,
+  saveRunCheckpoint,
+  type SignalStop,
+  stopOnSignals,
+  TrainingInterrupted,
+} from "./checkpoint.ts";
 // Library types that appear in the harness's signatures.
 export type { BackendName, NormName, SolveStats } from "../../mod.ts";
 export { markdownTable, reduction, type TableRow, textTable } from "./table.ts";

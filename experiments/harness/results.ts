@@ -1,11 +1,15 @@
 /**
  * Results of training runs: the metrics the harness records, the per-run result object, and
  * saving it as one JSON file per run at `<dir>/<experiment>/<config name>/<n>.json`, written
- * atomically (an interrupted run never leaves a partial file).
+ * atomically (an interrupted run never leaves a partial file). The harness names a run's folder
+ * by its full configuration ({@link keyedName}: a readable name plus a short hash of every
+ * setting), so runs of different settings never share a folder; the settings are inside each
+ * file (`config`, `training`, `settingsKey`).
  *
  * @module
  */
 import { join } from "node:path";
+import { sha256Hex, sweepStaleCacheWrites } from "../../models/data/mod.ts";
 
 /**
  * Metrics of one pass over a split without an optimiser step (forward and adjoint backward
@@ -104,6 +108,21 @@ export interface RunResult {
   name: string | null;
   /** Run number `n` of the saved file `<n>.json`, or `null` when not saved. */
   run: number | null;
+  /**
+   * {@link settingsKey} of `{ config, training }`: every setting of the run (the end of the
+   * folder name). Absent in results saved before it existed.
+   */
+  settingsKey?: string;
+  /**
+   * {@link settingsKey} of the same settings without `config.norm`: equal for the runs of one
+   * comparison of the norms, the key to group them by.
+   */
+  comparisonKey?: string;
+  /**
+   * The run's checkpoint folder when it checkpointed: its final (best) model is saved there
+   * (`loadFinishedRun` in checkpoint.ts loads it).
+   */
+  checkpoint?: string;
   /** The experiment's own configuration (norm, tolerances, widths, …), as given. */
   config: Record<string, unknown>;
   /** The harness settings. */
@@ -184,6 +203,65 @@ export function configName(parts: (string | number | boolean)[]): string {
   return name;
 }
 
+/** `value` as JSON with every object's keys sorted (the same settings give the same text). */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_k, v) =>
+      v !== null && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
+        : v,
+  );
+}
+
+/**
+ * A short hash of `settings`: the first 10 hex digits of the SHA-256 of their JSON with sorted
+ * keys, so key order does not matter and any changed value does.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { settingsKey } from "./results.ts";
+ * const a = await settingsKey({ lr: 0.1, hidden: 16 });
+ * assert.match(a, /^[0-9a-f]{10}$/);
+ * assert.equal(await settingsKey({ hidden: 16, lr: 0.1 }), a);
+ * assert.notEqual(await settingsKey({ hidden: 8, lr: 0.1 }), a);
+ * ```
+ */
+export async function settingsKey(settings: unknown): Promise<string> {
+  return (await sha256Hex(canonicalJson(settings))).slice(0, 10);
+}
+
+/**
+ * The folder name of a run: its readable `name` (e.g. from {@link configName}) and the
+ * {@link settingsKey} of its settings, `<name>-<key>`, with the comparison key (the settings
+ * without `config.norm`).
+ *
+ * @example Runs that differ in one setting land in different folders
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { keyedName } from "./results.ts";
+ * const training = { maxEpochs: 4, learningRate: 0.01 };
+ * const a = await keyedName("small-default", { config: { norm: "default", hidden: 16 }, training });
+ * const b = await keyedName("small-default", { config: { norm: "default", hidden: 8 }, training });
+ * const c = await keyedName("small-seminorm", { config: { norm: "seminorm", hidden: 16 }, training });
+ * assert.match(a.name, /^small-default-[0-9a-f]{10}$/);
+ * assert.notEqual(a.name.slice(-10), b.name.slice(-10));
+ * assert.equal(a.comparisonKey, c.comparisonKey); // one comparison of the norms
+ * ```
+ */
+export async function keyedName(
+  name: string,
+  settings: { config: Record<string, unknown>; training: unknown },
+): Promise<{ name: string; settingsKey: string; comparisonKey: string }> {
+  const key = await settingsKey(settings);
+  const { norm: _norm, ...rest } = settings.config;
+  const comparisonKey = await settingsKey({ config: rest, training: settings.training });
+  const keyed = `${name}-${key}`;
+  checkSegment("keyedName", keyed);
+  return { name: keyed, settingsKey: key, comparisonKey };
+}
+
 /**
  * The folder `<dir>/<experiment>/<name>` that {@link saveResult} writes into, after checking
  * that the names are single path segments (throws a `TypeError` otherwise).
@@ -222,7 +300,14 @@ async function runNumbers(folder: string): Promise<number[]> {
   return runs.sort((a, b) => a - b);
 }
 
-async function writeSynced(path: string, text: string): Promise<void> {
+/**
+ * Writes `text` to `tmpDir/name` (a fresh temporary folder named as the data cache names its
+ * own, `<file>.tmp-<pid>-<random>`, so that `sweepStaleCacheWrites` removes it if this process
+ * is killed meanwhile), synced to disk.
+ */
+async function writeSynced(tmpDir: string, name: string, text: string): Promise<string> {
+  await Deno.mkdir(tmpDir);
+  const path = join(tmpDir, name);
   const file = await Deno.open(path, { write: true, createNew: true });
   try {
     const bytes = new TextEncoder().encode(text);
@@ -232,6 +317,26 @@ async function writeSynced(path: string, text: string): Promise<void> {
   } finally {
     file.close();
   }
+  return path;
+}
+
+/** Temporary files of the older layout, `.<n>.json.<pid>.<random>.tmp`. */
+const OLD_TEMP = /^\.\d+\.json\.\d+\.[0-9a-z]+\.tmp$/;
+
+/**
+ * Removes what interrupted saves left in `folder`: temporary folders of processes that are gone
+ * (`sweepStaleCacheWrites`) and temporary files of the older layout more than an hour old (a save
+ * takes milliseconds).
+ */
+async function sweepStaleSaves(folder: string): Promise<void> {
+  await sweepStaleCacheWrites(folder, (m) => console.warn(m.replace("cache write", "result save")));
+  for await (const e of Deno.readDir(folder)) {
+    if (!e.isFile || !OLD_TEMP.test(e.name)) continue;
+    const { mtime } = await Deno.stat(join(folder, e.name));
+    if (mtime !== null && Date.now() - mtime.getTime() > 3600e3) {
+      await Deno.remove(join(folder, e.name)).catch(() => {});
+    }
+  }
 }
 
 /**
@@ -239,10 +344,12 @@ async function writeSynced(path: string, text: string): Promise<void> {
  * (one more than the largest there, from 0), and returns the path and `n`. The file holds
  * `result` with `experiment`, `name` and `run` filled in.
  *
- * The JSON is written to a hidden temporary file in the same folder, flushed, and then linked
- * to its final name, which fails rather than overwrites if another process took `n` meanwhile
- * (then the next number is tried): a run interrupted at any point leaves either a complete file
- * or none. Non-finite numbers (a NaN loss) become `null`, as `JSON.stringify` writes them.
+ * The JSON is written into a hidden temporary folder in the same folder
+ * (`.<n>.json.tmp-<pid>-<random>`), flushed, and then linked to its final name, which fails
+ * rather than overwrites if another process took `n` meanwhile (then the next number is tried):
+ * a run interrupted at any point leaves either a complete file or none, and what a killed save
+ * left is swept by the next save (folders of processes that are gone). Non-finite numbers (a NaN
+ * loss) become `null`, as `JSON.stringify` writes them.
  *
  * @example
  * ```ts
@@ -256,6 +363,11 @@ async function writeSynced(path: string, text: string): Promise<void> {
  * assert.ok(second.path.endsWith("1.json"));
  * const saved = JSON.parse(await Deno.readTextFile(second.path));
  * assert.deepEqual(saved, { note: "again", experiment: "demo", name: "a", run: 1 });
+ * // What a save killed midway left (its process is gone) is swept by the next save.
+ * await Deno.mkdir(`${dir}/demo/a/.2.json.tmp-999999999-x1`);
+ * await saveResult({}, { dir, experiment: "demo", name: "a" });
+ * assert.deepEqual([...Deno.readDirSync(`${dir}/demo/a`)].map((e) => e.name).sort(),
+ *   ["0.json", "1.json", "2.json"]);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -266,15 +378,20 @@ export async function saveResult(
   const { experiment, name } = location;
   const folder = resultFolder(location);
   await Deno.mkdir(folder, { recursive: true });
+  await sweepStaleSaves(folder);
   let run = ((await runNumbers(folder)).at(-1) ?? -1) + 1;
   for (let attempt = 0; attempt < 1000; attempt++, run++) {
     const path = join(folder, `${run}.json`);
-    const tmp = join(
+    const tmpDir = join(
       folder,
-      `.${run}.json.${Deno.pid}.${Math.random().toString(36).slice(2)}.tmp`,
+      `.${run}.json.tmp-${Deno.pid}-${Math.random().toString(36).slice(2)}`,
     );
     try {
-      await writeSynced(tmp, JSON.stringify({ ...result, experiment, name, run }));
+      const tmp = await writeSynced(
+        tmpDir,
+        `${run}.json`,
+        JSON.stringify({ ...result, experiment, name, run }),
+      );
       try {
         await Deno.link(tmp, path); // atomic, and never overwrites
         return { path, run };
@@ -291,7 +408,7 @@ export async function saveResult(
         return { path, run };
       }
     } finally {
-      await Deno.remove(tmp).catch(() => {});
+      await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
     }
   }
   throw new Error(`saveResult: could not claim a free run number in ${folder}`);

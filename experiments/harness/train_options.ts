@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { CheckpointOptions } from "./checkpoint.ts";
 import type { ProgressEvent, ProgressMode } from "./progress.ts";
 import type { ResultLocation, TrainSettings } from "./results.ts";
 
@@ -38,6 +39,11 @@ export interface TrainOptions {
   config?: Record<string, unknown>;
   /** Where to save the result JSON; not saved without it. */
   save?: ResultLocation;
+  /**
+   * Checkpoint after every epoch into `dir`, and resume from it with `resume: true`; stop on
+   * SIGINT/SIGTERM with a checkpoint saved (see `train`). No checkpoints without it.
+   */
+  checkpoint?: CheckpointOptions;
   /** Terminal display (default `"auto"`, or `"none"` when `onProgress` is given). */
   progress?: ProgressMode;
   /** `"lines"` display: least seconds between two batch lines (default 60). */
@@ -60,6 +66,7 @@ const OPTION_KEYS = [
   "shuffleEval",
   "config",
   "save",
+  "checkpoint",
   "progress",
   "progressInterval",
   "onProgress",
@@ -133,6 +140,13 @@ export function resolveTrainOptions(options: TrainOptions): TrainSettings {
     throw new TypeError("train: config must be a plain object");
   }
   JSON.stringify(config); // fail now, not after training, on cycles or BigInts
+  const ck = options.checkpoint;
+  if (
+    ck !== undefined &&
+    (ck === null || typeof ck !== "object" || typeof ck.dir !== "string" || ck.dir === "")
+  ) {
+    throw new TypeError("train: checkpoint must be { dir: a folder, resume?: boolean }");
+  }
   if (options.onProgress !== undefined && typeof options.onProgress !== "function") {
     throw new TypeError("train: onProgress must be a function");
   }

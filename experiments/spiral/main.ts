@@ -20,7 +20,14 @@
  */
 import { type BackendName, chooseBackend } from "../../mod.ts";
 import { SpiralODE } from "../../models/spiral/mod.ts";
-import { choice, numberFlag, parseCommandLine, parseFlags, runMain } from "../harness/mod.ts";
+import {
+  choice,
+  numberFlag,
+  parseCommandLine,
+  parseFlags,
+  pathFlag,
+  runMain,
+} from "../harness/mod.ts";
 import { formatDemoTable } from "./report.ts";
 import { runDemo } from "./run.ts";
 import { DEMO_SETTINGS, type DemoOptions, resolveDemoSettings } from "./settings.ts";
@@ -45,12 +52,16 @@ and prints forward NFE, backward NFE, the final loss and the wall time.
   --batch N           segments per batch (default ${DEMO_SETTINGS.batch})
   --width N           hidden width of the model (default ${DEMO_SETTINGS.width})
   --seed N            seed of the weights and the batches (default 0)
-  --backend NAME      cpu, wasm or webgpu (default cpu)
+  --checkpoint DIR    save a checkpoint every 50 iterations and on Ctrl-C / SIGTERM (after the
+                      current iteration) into DIR (needs --allow-write for DIR)
+  --resume DIR        continue the demo whose checkpoint folder DIR is, with the same flags
+  --backend NAME      cpu, wasm or webgpu (default: webgpu on a hardware GPU, else wasm)
   --help              this text`;
 
 /** The demo's options from its command line. */
-export interface DemoCliOptions extends Pick<DemoOptions, "iters" | "batch" | "width" | "seed"> {
-  /** The tfjs backend (default `cpu`). */
+export interface DemoCliOptions
+  extends Pick<DemoOptions, "iters" | "batch" | "width" | "seed" | "checkpoint" | "resume"> {
+  /** The tfjs backend (default: the library's choice, `chooseBackend`). */
   backend?: BackendName;
 }
 
@@ -60,6 +71,8 @@ const FLAGS = {
   width: { type: "string" },
   seed: { type: "string" },
   backend: { type: "string" },
+  checkpoint: { type: "string" },
+  resume: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -95,11 +108,17 @@ export function parseDemoArgs(args: string[]): DemoCliOptions | "help" {
   if (str("backend") !== undefined) {
     o.backend = choice("backend", str("backend")!, ["cpu", "wasm", "webgpu"] as const);
   }
+  if (str("checkpoint") !== undefined) o.checkpoint = pathFlag("checkpoint", str("checkpoint")!);
+  if (str("resume") !== undefined) o.resume = pathFlag("resume", str("resume")!);
+  if (o.checkpoint !== undefined && o.resume !== undefined) {
+    throw new TypeError("--checkpoint and --resume exclude each other: a resume uses its folder");
+  }
   return o;
 }
 
 /**
- * The demo: parses `args`, starts the backend (`cpu` unless `--backend` says otherwise), trains
+ * The demo: parses `args`, starts the backend (`chooseBackend`'s: webgpu on a hardware GPU,
+ * else wasm, unless `--backend` or `FASTERODE_BACKEND` says otherwise), trains
  * both norms with a progress line on stderr and prints the table. Returns the exit code (0; 2
  * for a usage error).
  *
@@ -122,7 +141,7 @@ export function parseDemoArgs(args: string[]): DemoCliOptions | "help" {
 export async function demoMain(args: string[]): Promise<number> {
   const options = parseCommandLine(args, parseDemoArgs, DEMO_USAGE);
   if (typeof options === "number") return options;
-  const { backend: asked = "cpu", ...demo } = options;
+  const { backend: asked = "auto", ...demo } = options;
   const settings = resolveDemoSettings(demo);
   const { backend } = await chooseBackend({ requested: asked });
   const { iters } = settings;
@@ -148,4 +167,4 @@ export async function demoMain(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) await runMain(demoMain);
+if (import.meta.main) await runMain(demoMain, Deno.args, "deno task demo");

@@ -63,6 +63,15 @@ export interface DemoOptions extends Partial<DemoSettings> {
   seed?: number;
   /** Called after every iteration (for a progress line). */
   onIteration?: (norm: string, iter: number, loss: number) => void;
+  /**
+   * Checkpoint folder (one sub-folder per norm): saved every `checkpointEvery` iterations, at
+   * the end of each norm and on SIGINT/SIGTERM (after the current iteration). None by default.
+   */
+  checkpoint?: string;
+  /** Continue the demo whose checkpoint folder this is (the same settings). */
+  resume?: string;
+  /** Iterations between checkpoints (default 50). */
+  checkpointEvery?: number;
 }
 
 /**
@@ -84,7 +93,7 @@ export interface DemoOptions extends Partial<DemoSettings> {
 export function resolveDemoSettings(options: DemoOptions): DemoSettings {
   return resolvePreset({ small: DEMO_SETTINGS }, options, {
     experiment: "demo",
-    options: ["seed", "onIteration"],
+    options: ["seed", "onIteration", "checkpoint", "resume", "checkpointEvery"],
     integers: new Set(["iters", "batch", "length", "stride", "width"]),
   }).settings;
 }

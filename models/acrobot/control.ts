@@ -1,7 +1,9 @@
 /**
  * Energy-shaping control of the true acrobot with a learned Symplectic ODE-Net.
  *
- * From hanging straight down at rest, every 0.05 s the controller computes
+ * From 0.05 rad off hanging straight down, at rest (hanging exactly at rest is an equilibrium of
+ * the closed loop, `∂V/∂q = 0`, where it would sit until rounding tips it), every 0.05 s the
+ * controller computes
  *
  * ```
  * u = gᵀ(g·gᵀ)⁻¹·(2·∂V/∂q − q̇),   ∂V/∂q = −∂V/∂cos q ⊙ sin q + ∂V/∂sin q ⊙ cos q
@@ -10,13 +12,138 @@
  * from the model's potential `V` and input matrix `g` at the current state (energy shaping with
  * the desired potential `−V`, plus damping injection with gain 1), and holds it for the control
  * step while the true physics ({@link simulateAcrobot}) moves the acrobot. A well-trained model
- * swings the acrobot up and balances it upright.
+ * swings the acrobot up and balances it upright; the true acrobot's `V` and `g`
+ * ({@link trueAcrobotModel}) are the oracle, and {@link uprightVerdict} says whether a
+ * trajectory got there.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { ACROBOT, acrobotEnergy, simulateAcrobot } from "./physics.ts";
-import type { Symoden } from "./symoden.ts";
+
+/**
+ * What the controller needs of a model, in the coordinates `cosSin = (cos q1, cos q2, sin q1,
+ * sin q2)` `[B, 4]`: `∂V/∂(cos q, sin q)` `[B, 4]` and the input matrix `g(q)` `[B, 2, 2]`
+ * (generalised forces `τ = g·u`). A trained `Symoden` is one; {@link trueAcrobotModel} is the
+ * true acrobot's (the oracle).
+ */
+export interface EnergyShapingModel {
+  /** `∂V/∂(cos q1, cos q2, sin q1, sin q2)` at `cosSin` `[B, 4]`. */
+  potentialGradient(cosSin: tf.Tensor): tf.Tensor2D;
+  /** `g(q)` `[B, 2, 2]` at `cosSin`. */
+  inputMatrix(cosSin: tf.Tensor): tf.Tensor3D;
+}
+
+/**
+ * The true acrobot's potential and input matrix, as an {@link EnergyShapingModel}: the oracle
+ * the learned model is measured against. From the equations of physics.ts, with `c = cos`,
+ * `s = sin`, `a = (m1·lc1 + m2·l1)·g`, `b = m2·lc2·g`:
+ *
+ * ```
+ * V = −a·c1 − b·(c1·c2 − s1·s2)
+ * g(q) = [[0, −1], [1, −d2/d1]],   d1 = 3.5 + cos q2,  d2 = 1.25 + 0.5·cos q2
+ * ```
+ *
+ * (`τ = (−a1, a0 − (d2/d1)·a1)`, the generalised forces of the controls).
+ *
+ * @example ∂V/∂q of the true potential is the gravity torque
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { trueAcrobotModel } from "./control.ts";
+ * const q = [0.3, -0.4];
+ * const cosSin = tf.tensor2d([[Math.cos(q[0]), Math.cos(q[1]), Math.sin(q[0]), Math.sin(q[1])]]);
+ * const [dc1, dc2, ds1, ds2] = await trueAcrobotModel().potentialGradient(cosSin).data();
+ * // dV/dθ1 = −dV/dc1·s1 + dV/ds1·c1 = a·sin θ1 + b·sin(θ1 + θ2)
+ * const dVdq1 = -dc1 * Math.sin(q[0]) + ds1 * Math.cos(q[0]);
+ * assert.ok(Math.abs(dVdq1 - (14.7 * Math.sin(q[0]) + 4.9 * Math.sin(q[0] + q[1]))) < 1e-5);
+ * assert.ok(Math.abs(-dc2 * Math.sin(q[1]) + ds2 * Math.cos(q[1]) - 4.9 * Math.sin(q[0] + q[1])) < 1e-5);
+ * ```
+ */
+export function trueAcrobotModel(): EnergyShapingModel {
+  const { m1, m2, l1, lc1, lc2, I1, I2, g } = ACROBOT;
+  const a = (m1 * lc1 + m2 * l1) * g, b = m2 * lc2 * g, k = m2 * l1 * lc2;
+  const parts = (cosSin: tf.Tensor) => tf.unstack(cosSin, 1);
+  return {
+    potentialGradient: (cosSin) =>
+      tf.tidy(() => {
+        const [c1, c2, s1, s2] = parts(cosSin);
+        return tf.stack([
+          tf.sub(-a, tf.mul(b, c2)), // ∂V/∂c1
+          tf.mul(-b, c1), // ∂V/∂c2
+          tf.mul(b, s2), // ∂V/∂s1
+          tf.mul(b, s1), // ∂V/∂s2
+        ], 1) as tf.Tensor2D;
+      }),
+    inputMatrix: (cosSin) =>
+      tf.tidy(() => {
+        const [, c2] = parts(cosSin);
+        const d1 = tf.add(m1 * lc1 ** 2 + m2 * (l1 ** 2 + lc2 ** 2) + I1 + I2, tf.mul(2 * k, c2));
+        const d2 = tf.add(m2 * lc2 ** 2 + I2, tf.mul(k, c2));
+        const zero = tf.zerosLike(c2), one = tf.onesLike(c2);
+        return tf.reshape(
+          tf.stack([zero, tf.neg(one), one, tf.neg(tf.div(d2, d1))], 1),
+          [-1, 2, 2],
+        ) as tf.Tensor3D;
+      }),
+  };
+}
+
+/**
+ * Whether a trajectory ends upright: over its last `window` seconds (default 2), every state
+ * within `tol` rad (default 0.3) of upright, both `θ1` mod 2π near π and `θ2` mod 2π near 0.
+ * Returns the verdict, the largest distance from upright in that window (and each angle's),
+ * the final state, and a one-line verdict for a command line.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { uprightVerdict } from "./control.ts";
+ * const traj = {
+ *   times: [0, 1, 2], angles: [[0, 0], [3.1, 0.05], [3 * Math.PI, -0.02]] as [number, number][],
+ *   velocities: [[0, 0], [0, 0], [0, 0]] as [number, number][], controls: [], energy: [],
+ * };
+ * const v = uprightVerdict(traj, { window: 1, tol: 0.09 });
+ * assert.equal(v.upright, true);
+ * assert.ok(Math.abs(v.maxDistance - 0.05) < 1e-12);
+ * assert.equal(uprightVerdict(traj, { window: 2, tol: 0.09 }).upright, false);
+ * ```
+ */
+export function uprightVerdict(
+  trajectory: ControlTrajectory,
+  options: { window?: number; tol?: number } = {},
+): {
+  upright: boolean;
+  maxDistance: number;
+  theta1Distance: number;
+  theta2Distance: number;
+  final: { time: number; angles: [number, number]; velocities: [number, number] };
+  line: string;
+} {
+  const { window = 2, tol = 0.3 } = options;
+  const { times, angles, velocities } = trajectory;
+  const end = times[times.length - 1];
+  const wrap = (x: number) => x - 2 * Math.PI * Math.round(x / (2 * Math.PI)); // to [−π, π]
+  let theta1Distance = 0, theta2Distance = 0;
+  for (let i = 0; i < times.length; i++) {
+    if (times[i] < end - window - 1e-9) continue;
+    theta1Distance = Math.max(theta1Distance, Math.abs(wrap(angles[i][0] - Math.PI)));
+    theta2Distance = Math.max(theta2Distance, Math.abs(wrap(angles[i][1])));
+  }
+  const maxDistance = Math.max(theta1Distance, theta2Distance);
+  const last = times.length - 1;
+  const final = { time: end, angles: angles[last], velocities: velocities[last] };
+  const upright = maxDistance <= tol;
+  const f = (xs: number[]) => xs.map((x) => x.toFixed(3)).join(", ");
+  const line =
+    `${upright ? "reached upright" : "did NOT reach upright"}: over the last ${window} s ` +
+    `of ${end.toFixed(1)} s the largest distance from upright is ${maxDistance.toFixed(3)} rad ` +
+    `(${upright ? "≤" : ">"} ${tol}; θ1 ${theta1Distance.toFixed(3)}, θ2 ${
+      theta2Distance.toFixed(3)
+    }); final (θ1, θ2, θ̇1, θ̇2) = (${f(final.angles)}, ` +
+    `${f(final.velocities)}) at t = ${end.toFixed(2)} s`;
+  return { upright, maxDistance, theta1Distance, theta2Distance, final, line };
+}
 
 /** Options of {@link runEnergyShaping}. Every option is optional. */
 export interface EnergyShapingOptions {
@@ -24,7 +151,10 @@ export interface EnergyShapingOptions {
   duration?: number;
   /** Control step (default 0.05 s). */
   dt?: number;
-  /** Start state `(θ1, θ2, θ̇1, θ̇2)` (default hanging down at rest, all zeros). */
+  /**
+   * Start state `(θ1, θ2, θ̇1, θ̇2)` (default `(0.05, 0, 0, 0)`: 0.05 rad off hanging, at rest;
+   * hanging exactly is an equilibrium of the closed loop).
+   */
   initialState?: readonly [number, number, number, number];
   /** Each control component is clipped to `±maxControl` (default Infinity: no clipping). */
   maxControl?: number;
@@ -61,7 +191,7 @@ function checkStates(states: tf.Tensor): void {
 }
 
 /** `u` `[B, 2]` and `det(g·gᵀ)` `[B]`. */
-function controlAndDet(model: Symoden, states: tf.Tensor): [tf.Tensor2D, tf.Tensor1D] {
+function controlAndDet(model: EnergyShapingModel, states: tf.Tensor): [tf.Tensor2D, tf.Tensor1D] {
   checkStates(states);
   return tf.tidy(() => {
     const [th1, th2, qd1, qd2] = tf.split(states, 4, 1);
@@ -107,15 +237,15 @@ function controlAndDet(model: Symoden, states: tf.Tensor): [tf.Tensor2D, tf.Tens
  * model.dispose();
  * ```
  */
-export function energyShapingControl(model: Symoden, states: tf.Tensor): tf.Tensor2D {
+export function energyShapingControl(model: EnergyShapingModel, states: tf.Tensor): tf.Tensor2D {
   const [u, det] = controlAndDet(model, states);
   det.dispose();
   return u;
 }
 
 /**
- * Runs the energy-shaping controller of `model` on the true acrobot from hanging down at rest
- * for `duration` (20 s), the control held constant over each control step, and returns the
+ * Runs the energy-shaping controller of `model` on the true acrobot from 0.05 rad off hanging,
+ * at rest (or `initialState`), for `duration` (20 s), the control held constant over each control step, and returns the
  * trajectory. Throws an `Error` naming the time and the state when the control is not finite
  * (`g(q)` singular) or when the physics solve fails (a diverging loop; `maxControl` bounds it).
  *
@@ -127,18 +257,18 @@ export function energyShapingControl(model: Symoden, states: tf.Tensor): tf.Tens
  * const traj = await runEnergyShaping(model, { duration: 0.2 });
  * assert.equal(traj.times.length, 5);
  * assert.equal(traj.controls.length, 4);
- * assert.deepEqual(traj.angles[0], [0, 0]);
+ * assert.deepEqual(traj.angles[0], [Math.fround(0.05), 0]); // float32
  * model.dispose();
  * ```
  */
 export async function runEnergyShaping(
-  model: Symoden,
+  model: EnergyShapingModel,
   options: EnergyShapingOptions = {},
 ): Promise<ControlTrajectory> {
   const {
     duration = 20,
     dt = ACROBOT.dt,
-    initialState = [0, 0, 0, 0],
+    initialState = [0.05, 0, 0, 0],
     maxControl = Infinity,
     rtol = 1e-6,
     atol = 1e-6,

@@ -21,7 +21,11 @@
  * (a round redraws the rejected ones), and the result is cached on disk as an entry of the data
  * cache (`models/data/cache.ts`): a folder `<cacheDir>/acrobot-<hash of the settings>` holding
  * a float32 file `trajectories.f32` (the observations, then the start states) and the
- * manifest with the metadata and the file's SHA-256. The cache folder is `cacheDir`, by default
+ * manifest with the metadata and the file's SHA-256. Reading it back checks the manifest, the
+ * file's size and SHA-256, the metadata against the settings asked for, and the values (finite,
+ * cos and sin in [−1, 1], speeds under the limits, the controls); an entry that fails (a
+ * truncated, empty or `null` manifest, flipped bits, an interrupted write) is reported in one
+ * line naming its path and simulated again. The cache folder is `cacheDir`, by default
  * `.cache/acrobot` relative to the current directory; pass it explicitly (or `false`) to choose.
  *
  * @module
@@ -315,13 +319,20 @@ function decodeCache(
   key: string,
 ): AcrobotTrajectories {
   const expected = [settings.controls.length, settings.trials, settings.steps, CHANNELS];
+  if (meta === null || typeof meta !== "object") throw new Error(`its metadata is ${meta}`);
+  if (JSON.stringify(meta.settings) !== JSON.stringify(settings)) {
+    throw new Error(`it was made for other settings`);
+  }
   if (JSON.stringify(meta.shape) !== JSON.stringify(expected)) {
     throw new Error(
       `its shape is ${JSON.stringify(meta.shape)}, expected ${JSON.stringify(expected)}`,
     );
   }
-  if (!Array.isArray(meta.rejected) || meta.rejected.length !== expected[0]) {
-    throw new Error(`its rejected counts are not one per control`);
+  if (
+    !Array.isArray(meta.rejected) || meta.rejected.length !== expected[0] ||
+    !meta.rejected.every((r) => Number.isInteger(r) && r >= 0)
+  ) {
+    throw new Error(`its rejected counts are not one count per control`);
   }
   const bytes = files.get(TRAJECTORY_FILE);
   const nData = expected[0] * expected[1] * expected[2] * CHANNELS;
@@ -332,11 +343,26 @@ function decodeCache(
   const all = new Float32Array(bytes.slice().buffer);
   const bad = all.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) throw new Error(`${TRAJECTORY_FILE} holds ${all[bad]} at ${bad}`);
+  // Value ranges: cos and sin in [−1, 1] (float32 rounding aside), speeds under the filter's
+  // limits, and the control channels equal to each trial's control.
+  const [max1, max2] = settings.maxVel;
+  for (let p = 0; p < nData; p += CHANNELS) {
+    const u = settings.controls[Math.floor(p / (CHANNELS * expected[1] * expected[2]))];
+    const ok = [0, 1, 2, 3].every((k) => Math.abs(all[p + k]) <= 1 + 1e-6) &&
+      Math.abs(all[p + 4]) < max1 && Math.abs(all[p + 5]) < max2 &&
+      all[p + 6] === Math.fround(u[0]) && all[p + 7] === Math.fround(u[1]);
+    if (!ok) {
+      throw new Error(
+        `${TRAJECTORY_FILE} holds an impossible observation at point ${p / CHANNELS}: ` +
+          `[${Array.from(all.subarray(p, p + CHANNELS)).join(", ")}]`,
+      );
+    }
+  }
   return {
     data: all.slice(0, nData),
-    shape: meta.shape,
+    shape: [expected[0], expected[1], expected[2], CHANNELS],
     starts: all.slice(nData),
-    settings: meta.settings,
+    settings,
     key,
     rejected: meta.rejected,
     nfe: 0,

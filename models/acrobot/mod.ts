@@ -54,6 +54,7 @@ export type { DenseLayer, MlpPass } from "./softplus_mlp.ts";
 export {
   Symoden,
   type SymodenEvaluation,
+  type SymodenNets,
   type SymodenOptions,
   type SymodenSolveOptions,
   type SymodenStepOptions,
@@ -62,9 +63,12 @@ export {
 export {
   type ControlTrajectory,
   energyShapingControl,
+  type EnergyShapingModel,
   type EnergyShapingOptions,
   runEnergyShaping,
   saveTrajectory,
+  trueAcrobotModel,
+  uprightVerdict,
 } from "./control.ts";
 // Types of the library and of models/ that appear in this module's signatures.
 export type {
@@ -75,5 +79,6 @@ export type {
   MethodName,
   NormName,
   SolveStats,
+  VjpField,
 } from "../../mod.ts";
 export type { StepResult } from "../mod.ts";

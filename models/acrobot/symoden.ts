@@ -27,9 +27,11 @@
  * with ordinary tfjs ops: `∂H/∂(cos q, sin q)` by one hand-written reverse pass through the
  * `M⁻¹` and `V` networks (`∂softplus = sigmoid`), and `dM⁻¹/dt` by one forward-mode (tangent)
  * pass through the `M⁻¹` network along `ẋ` (both in softplus_mlp.ts). The vector field is then
- * plain first-order tfjs
- * code: the adjoint's vector–Jacobian products and discretise-then-optimise both work, and one
- * evaluation costs about a third of the original's five nested autodiff passes.
+ * plain first-order tfjs code: the tape's vector–Jacobian products and discretise-then-optimise
+ * both work, and one evaluation costs about a third of the original's five nested autodiff
+ * passes. The adjoint of {@link Symoden.step} goes further and needs no tape: the field's VJP is
+ * written out too (symoden_field.ts, reverse-over-reverse of the softplus MLPs), with the tape
+ * kept as an option (`vjp: "tape"`) for comparison.
  *
  * @module
  */
@@ -42,17 +44,21 @@ import {
   odeintAdjoint,
   type OdeintOptions,
   type SolveStats,
+  type VjpField,
 } from "../../mod.ts";
 import { ACROBOT } from "./physics.ts";
 import { seededRandom } from "../data/mod.ts";
 import type { StepResult } from "../step.ts";
+import { type DenseLayer, inputGradient, mlpForward, softplusMlp } from "./softplus_mlp.ts";
 import {
-  type DenseLayer,
-  inputGradient,
-  mlpForward,
-  outputTangent,
-  softplusMlp,
-} from "./softplus_mlp.ts";
+  massInverseEntries,
+  symodenField,
+  type SymodenNets,
+  type SymodenTerms,
+  symodenTerms,
+} from "./symoden_field.ts";
+
+export type { SymodenNets, SymodenTerms } from "./symoden_field.ts";
 
 /** Sizes and naming of a {@link Symoden}. Every option is optional. */
 export interface SymodenOptions {
@@ -66,32 +72,6 @@ export interface SymodenOptions {
   seed?: number;
   /** Prefix of the variable names (default `symoden<k>`, unique per model). */
   name?: string;
-}
-
-/** Everything the vector field computes on the way, for inspection and tests. */
-export interface SymodenTerms {
-  /** `M⁻¹(q)`, `[B, 2, 2]`. */
-  massInv: tf.Tensor3D;
-  /** `p = M(q)·q̇`, `[B, 2]`. */
-  p: tf.Tensor2D;
-  /** `H = ½·pᵀM⁻¹p + V`, `[B]`. */
-  hamiltonian: tf.Tensor1D;
-  /** `V(q)`, `[B]`. */
-  potential: tf.Tensor1D;
-  /** `∂H/∂p = M⁻¹p` (the model's `q̇`), `[B, 2]`. */
-  dHdp: tf.Tensor2D;
-  /** `∂H/∂cos q`, `[B, 2]`. */
-  dHdcos: tf.Tensor2D;
-  /** `∂H/∂sin q`, `[B, 2]`. */
-  dHdsin: tf.Tensor2D;
-  /** `g(q)`, `[B, 2, 2]`. */
-  inputMatrix: tf.Tensor3D;
-  /** `ṗ`, `[B, 2]`. */
-  pDot: tf.Tensor2D;
-  /** `dM⁻¹/dt`, `[B, 2, 2]`. */
-  massInvDot: tf.Tensor3D;
-  /** `dx/dt`, `[B, 8]`. */
-  dxdt: tf.Tensor2D;
 }
 
 /**
@@ -122,6 +102,12 @@ export interface SymodenStepOptions extends SymodenSolveOptions {
    * `"default"`.
    */
   adjoint?: AdjointOptions;
+  /**
+   * How the backward solve gets the vector field's vector–Jacobian products: `"hand"` (the
+   * default) from the field's hand-written VJP ({@link Symoden.field}), `"tape"` from tfjs's
+   * gradient tape over {@link Symoden.vectorField} (the general path, kept for comparison).
+   */
+  vjp?: "hand" | "tape";
 }
 
 /** Result of {@link Symoden.evaluate}. */
@@ -135,26 +121,6 @@ export interface SymodenEvaluation {
 }
 
 let modelCount = 0;
-
-/** Columns `[from, from + n)` of a `[B, k]` tensor. */
-function cols(x: tf.Tensor, from: number, n: number): tf.Tensor2D {
-  return tf.slice(x, [0, from], [-1, n]) as tf.Tensor2D;
-}
-
-/** A 2×2 batch `[B, 2, 2]` from its four entries, each `[B, 1]`. */
-function mat2(a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor): tf.Tensor3D {
-  return tf.reshape(tf.concat([a, b, c, d], 1), [-1, 2, 2]) as tf.Tensor3D;
-}
-
-function checkObservations(x: tf.Tensor, what: string): void {
-  if (!(x instanceof tf.Tensor)) throw new TypeError(`${what} must be a tf.Tensor`);
-  if (x.rank !== 2 || x.shape[1] !== 8) {
-    throw new TypeError(
-      `${what} must have shape [batch, 8] = (cos q1, cos q2, sin q1, sin q2, q̇1, q̇2, u0, u1), ` +
-        `got [${x.shape}]`,
-    );
-  }
-}
 
 function checkCosSin(x: tf.Tensor): tf.Tensor2D {
   if (!(x instanceof tf.Tensor) || x.rank !== 2 || x.shape[1] !== 4) {
@@ -188,16 +154,40 @@ function positiveInt(name: string, v: number): number {
   return v;
 }
 
+/** The option names of {@link Symoden.evaluate}, and those {@link Symoden.step} adds. */
+const SOLVE_KEYS = ["rtol", "atol", "method", "record", "dt"];
+const STEP_KEYS = ["adjoint", "vjp"];
+
+/**
+ * Throws, naming the targets, when the windows hold a NaN or an infinity (one host read of a
+ * count): such a target would otherwise make the loss and every gradient NaN without saying why.
+ */
+async function checkFinite(windows: tf.Tensor, what: string): Promise<void> {
+  const bad = tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(windows)), "int32")));
+  const count = (await bad.data())[0];
+  bad.dispose();
+  if (count === 0) return;
+  const values = await windows.data();
+  const first = values.findIndex((v) => !Number.isFinite(v));
+  const [, T, C] = windows.shape as number[];
+  const [b, t, c] = [Math.floor(first / (T * C)), Math.floor(first / C) % T, first % C];
+  throw new RangeError(
+    `${what}: the targets (windows) hold ${count} NaN or infinite value(s), the first at ` +
+      `window ${b}, time ${t}, channel ${c} (${values[first]}); drop or fill those windows ` +
+      `before training or evaluating`,
+  );
+}
+
 /** The output times of a step or an evaluation, and the options for the solver. */
 function solveSettings(windows: tf.Tensor, options: SymodenSolveOptions): {
   ts: number[];
   solver: OdeintOptions;
 } {
-  const known = ["rtol", "atol", "method", "record", "dt"];
   for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
+    if (!SOLVE_KEYS.includes(key)) {
       throw new TypeError(
-        `Unknown Symoden option "${key}"; valid: ${known.join(", ")} (and adjoint in step)`,
+        `Unknown Symoden option "${key}"; valid: ${SOLVE_KEYS.join(", ")} ` +
+          `(and ${STEP_KEYS.join(", ")} in step)`,
       );
     }
   }
@@ -247,6 +237,11 @@ export class Symoden {
   readonly inputNet: readonly DenseLayer[];
   /** The prefix of the variable names. */
   readonly name: string;
+  /**
+   * The vector field with its hand-written VJP (symoden_field.ts), as {@link step}'s adjoint
+   * uses it; callable as `(t, x) => dx/dt` like {@link vectorField}.
+   */
+  readonly field: VjpField<tf.Tensor>;
 
   /** Builds the three networks; throws for non-positive sizes or a name already in use. */
   constructor(options: SymodenOptions = {}) {
@@ -273,6 +268,16 @@ export class Symoden {
     this.inputNet = softplusMlp(rng, [4, inputHidden, inputHidden, 4], `${this.name}/g`);
     this.variables = [...this.massNet, ...this.potentialNet, ...this.inputNet]
       .flatMap((l) => [l.W, l.b]);
+    this.field = symodenField(this.nets);
+  }
+
+  /** The three networks, as the field's functions take them. */
+  get nets(): SymodenNets {
+    return {
+      mass: this.massNet as DenseLayer[],
+      potential: this.potentialNet as DenseLayer[],
+      input: this.inputNet as DenseLayer[],
+    };
   }
 
   /** Number of scalar weights (509,108 at the default sizes). */
@@ -289,11 +294,8 @@ export class Symoden {
   massInverse(cosSin: tf.Tensor): tf.Tensor3D {
     return tf.tidy(() => {
       const { out } = mlpForward(this.massNet as DenseLayer[], checkCosSin(cosSin));
-      const [l11, l22, l21] = tf.split(out, 3, 1);
-      const a = tf.add(tf.square(l11), 0.1);
-      const b = tf.mul(l11, l21);
-      const c = tf.add(tf.add(tf.square(l21), tf.square(l22)), 0.1);
-      return mat2(a, b, b, c);
+      const { a, b, c } = massInverseEntries(out);
+      return tf.reshape(tf.concat([a, b, b, c], 1), [-1, 2, 2]) as tf.Tensor3D;
     });
   }
 
@@ -328,101 +330,15 @@ export class Symoden {
    * them; {@link vectorField} is the same computation keeping only `dx/dt`).
    */
   terms(x: tf.Tensor): SymodenTerms {
-    return this.compute(x, true) as SymodenTerms;
-  }
-
-  /** The vector field, and with `all` every intermediate of {@link SymodenTerms}. */
-  private compute(x: tf.Tensor, all: boolean): SymodenTerms | { dxdt: tf.Tensor2D } {
-    checkObservations(x, "x");
-    const massNet = this.massNet as DenseLayer[];
-    const potentialNet = this.potentialNet as DenseLayer[];
-    return tf.tidy(() => {
-      const cosSin = cols(x, 0, 4);
-      const cosQ = cols(x, 0, 2);
-      const sinQ = cols(x, 2, 2);
-      const [qd1, qd2] = tf.split(cols(x, 4, 2), 2, 1);
-      const u = cols(x, 6, 2);
-
-      // M⁻¹ = L·Lᵀ + 0.1·I = [[a, b], [b, c]] with L = [[l11, 0], [l21, l22]].
-      const mPass = mlpForward(massNet, cosSin);
-      const [l11, l22, l21] = tf.split(mPass.out, 3, 1);
-      const a = tf.add(tf.square(l11), 0.1);
-      const b = tf.mul(l11, l21);
-      const c = tf.add(tf.add(tf.square(l21), tf.square(l22)), 0.1);
-      // p = M·q̇ with M = (M⁻¹)⁻¹ in closed form.
-      const det = tf.sub(tf.mul(a, c), tf.square(b));
-      const p1 = tf.div(tf.sub(tf.mul(c, qd1), tf.mul(b, qd2)), det);
-      const p2 = tf.div(tf.sub(tf.mul(a, qd2), tf.mul(b, qd1)), det);
-      // ∂H/∂p = M⁻¹p (equal to q̇ up to rounding, computed as the original does).
-      const dq1 = tf.add(tf.mul(a, p1), tf.mul(b, p2));
-      const dq2 = tf.add(tf.mul(b, p1), tf.mul(c, p2));
-      const dq = tf.concat([dq1, dq2], 1);
-      // ½·pᵀM⁻¹p = ½·|Lᵀp|² + 0.05·|p|², so with w = Lᵀp its gradient with respect to
-      // (l11, l22, l21) is (p1·w1, p2·w2, p2·w1).
-      const w1 = tf.add(tf.mul(l11, p1), tf.mul(l21, p2));
-      const w2 = tf.mul(l22, p2);
-      const kinGrad = inputGradient(
-        massNet,
-        mPass,
-        tf.concat([tf.mul(p1, w1), tf.mul(p2, w2), tf.mul(p2, w1)], 1),
-      );
-      const vPass = mlpForward(potentialNet, cosSin);
-      const vGrad = inputGradient(potentialNet, vPass, tf.onesLike(vPass.out));
-      const dHdx = tf.add(kinGrad, vGrad) as tf.Tensor2D;
-      const dHdcos = cols(dHdx, 0, 2);
-      const dHdsin = cols(dHdx, 2, 2);
-
-      const g = mlpForward(this.inputNet as DenseLayer[], cosSin).out;
-      const [g11, g12, g21, g22] = tf.split(g, 4, 1);
-      const [u1, u2] = tf.split(u, 2, 1);
-      const force = tf.concat([
-        tf.add(tf.mul(g11, u1), tf.mul(g12, u2)),
-        tf.add(tf.mul(g21, u1), tf.mul(g22, u2)),
-      ], 1);
-      const pDot = tf.addN([tf.mul(sinQ, dHdcos), tf.neg(tf.mul(cosQ, dHdsin)), force]);
-
-      // dM⁻¹/dt = L̇Lᵀ + LL̇ᵀ, with L̇ the tangent of the M⁻¹ network along ẋ.
-      const xDot = tf.concat([tf.neg(tf.mul(sinQ, dq)), tf.mul(cosQ, dq)], 1) as tf.Tensor2D;
-      const [l11d, l22d, l21d] = tf.split(outputTangent(massNet, mPass, xDot), 3, 1);
-      const ad = tf.mul(2, tf.mul(l11, l11d));
-      const bd = tf.add(tf.mul(l11d, l21), tf.mul(l11, l21d));
-      const cd = tf.mul(2, tf.add(tf.mul(l21, l21d), tf.mul(l22, l22d)));
-      const [pd1, pd2] = tf.split(pDot, 2, 1);
-      const qdd1 = tf.addN([tf.mul(a, pd1), tf.mul(b, pd2), tf.mul(ad, p1), tf.mul(bd, p2)]);
-      const qdd2 = tf.addN([tf.mul(b, pd1), tf.mul(c, pd2), tf.mul(bd, p1), tf.mul(cd, p2)]);
-
-      const dxdt = tf.concat([
-        tf.neg(tf.mul(sinQ, dq)),
-        tf.mul(cosQ, dq),
-        qdd1,
-        qdd2,
-        tf.zerosLike(u),
-      ], 1) as tf.Tensor2D;
-      if (!all) return { dxdt };
-      const potential = tf.reshape(vPass.out, [-1]) as tf.Tensor1D;
-      const kinetic = tf.mul(0.5, tf.add(tf.mul(dq1, p1), tf.mul(dq2, p2)));
-      return {
-        massInv: mat2(a, b, b, c),
-        p: tf.concat([p1, p2], 1) as tf.Tensor2D,
-        hamiltonian: tf.add(tf.reshape(kinetic, [-1]), potential) as tf.Tensor1D,
-        potential,
-        dHdp: dq as tf.Tensor2D,
-        dHdcos,
-        dHdsin,
-        inputMatrix: tf.reshape(g, [-1, 2, 2]) as tf.Tensor3D,
-        pDot: pDot as tf.Tensor2D,
-        massInvDot: mat2(ad, bd, bd, cd),
-        dxdt,
-      };
-    });
+    return symodenTerms(this.nets, x);
   }
 
   /**
    * The vector field `dx/dt = f(t, x)` on observations `[B, 8]` (autonomous: `t` is unused).
    * Differentiable to first order with ordinary tfjs gradients.
    */
-  vectorField(_t: number, x: tf.Tensor): tf.Tensor2D {
-    return this.compute(x, false).dxdt;
+  vectorField(t: number, x: tf.Tensor): tf.Tensor2D {
+    return this.field(t, x) as tf.Tensor2D;
   }
 
   /**
@@ -434,13 +350,19 @@ export class Symoden {
    */
   async step(windows: tf.Tensor, options: SymodenStepOptions = {}): Promise<StepResult> {
     checkWindows(windows);
-    const { adjoint = {}, ...solve } = options;
+    const { adjoint = {}, vjp = "hand", ...solve } = options;
     const { ts, solver } = solveSettings(windows, solve);
+    if (vjp !== "hand" && vjp !== "tape") {
+      throw new TypeError(`Symoden.step: vjp must be "hand" or "tape", got ${JSON.stringify(vjp)}`);
+    }
+    await checkFinite(windows, "Symoden.step");
+    // The tape path sees a plain function (no VJP of its own), as any user field.
+    const field = vjp === "hand" ? this.field : (t: number, x: tf.Tensor) => this.field(t, x);
     const res = await adjointValueAndGrads({
-      before: () => tf.squeeze(tf.slice(windows, [0, 0, 0], [-1, 1, -1]), [1]) as tf.Tensor2D,
+      before: () => tf.squeeze(tf.slice(windows, [0, 0, 0], [-1, 1, -1]), [1]),
       solve: (x0) =>
         odeintAdjoint(
-          (t, x) => this.vectorField(t, x),
+          field,
           x0,
           ts,
           this.variables,
@@ -465,6 +387,7 @@ export class Symoden {
   ): Promise<SymodenEvaluation> {
     checkWindows(windows);
     const { ts, solver } = solveSettings(windows, options);
+    await checkFinite(windows, "Symoden.evaluate");
     const x0 = tf.tidy(() => tf.squeeze(tf.slice(windows, [0, 0, 0], [-1, 1, -1]), [1]));
     try {
       const sol = await odeint(

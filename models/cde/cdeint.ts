@@ -19,6 +19,7 @@ import {
   type OdeSolution,
 } from "../../mod.ts";
 import type { Interpolation } from "./control_path.ts";
+import { withCdeVjp } from "./cde_field.ts";
 
 /** The CDE's vector field: `f(t, z)` → `[batch, hidden, channels]` for `z`: `[batch, hidden]`. */
 export type CdeVectorField = (t: number, z: tf.Tensor) => tf.Tensor;
@@ -134,8 +135,10 @@ function checkInputs(X: Interpolation, z0: tf.Tensor, options: CdeintOptions): v
  * and rectilinear interpolation: every knot) and neither `jumpT` is given, the jumps inside
  * `ts`'s range are passed as `jumpT` to both the forward and backward solves, so the solver
  * steps exactly onto each kink instead of rejecting steps across it (torchdiffeq's `jump_t`,
- * the seed's `grid_points`); pass `jumpT: []` to opt out. Times outside `[X.t0, X.t1]`
- * extrapolate the first/last piece of `X`.
+ * the seed's `grid_points`); both ends of the range are included (torchcde's
+ * `jump_t = X.grid_points`), so neither solve steps past `ts`'s ends and evaluates `X` outside its
+ * domain. Pass `jumpT: []` to opt out. Times of `ts` outside `[X.t0, X.t1]` are an error (a
+ * `RangeError` naming them and the domain): the path is not defined there.
  *
  * @example `f(z) = A` constant: `z(T) = z0 + A·(X(T) − X(t0))`, whatever the path in between
  * ```ts
@@ -179,14 +182,25 @@ export async function cdeint(
 ): Promise<OdeSolution<tf.Tensor> | AdjointSolution<tf.Tensor>> {
   checkInputs(X, z0, options);
   const { adjoint = {}, params, ...solver } = options;
+  const times = Array.from(ts);
+  const outside = times.filter((t) => !(t >= X.t0 && t <= X.t1));
+  if (outside.length > 0) {
+    throw new RangeError(
+      `cdeint: ts holds time(s) [${outside}] outside the control path's domain ` +
+        `[${X.t0}, ${X.t1}] (its first and last knots); X is only defined there: ask for times ` +
+        `inside it, or interpolate data covering them`,
+    );
+  }
   if (solver.jumpT === undefined && X.jumpTimes.length > 0) {
-    const times = Array.from(ts);
+    // Every jump in the solve's range, both ends included (torchcde's jump_t = X.grid_points):
+    // the end knot clips the last step onto T (no step past the path's end) forward, and onto
+    // t0 backward.
     const lo = Math.min(...times);
     const hi = Math.max(...times);
     const steps = new Set(solver.stepT ?? []);
-    solver.jumpT = X.jumpTimes.filter((s) => s > lo && s < hi && !steps.has(s));
+    solver.jumpT = X.jumpTimes.filter((s) => s >= lo && s <= hi && !steps.has(s));
   }
-  const g = cdeVectorField(X, f);
+  const g = withCdeVjp(X, f, cdeVectorField(X, f)); // f's own VJP when it has one
   if (adjoint === false) return await odeint(g, z0, ts, solver);
   return await odeintAdjoint(g, z0, ts, params!, { ...solver, adjoint });
 }

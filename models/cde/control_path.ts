@@ -1,17 +1,21 @@
 /**
  * The interpolated control path of a neural CDE: the common {@link Interpolation} interface,
- * the piecewise-polynomial evaluator every scheme shares, the cubic-spline coefficient format,
- * input validation and torchcde's filling of missing (NaN) observations.
+ * the piecewise-polynomial evaluator every scheme shares, the cubic-spline coefficient format
+ * and input validation (torchcde's filling of missing observations is in `missing.ts`).
  *
  * Data are batched time series `x` of shape `[batch, length, channels]` observed at knot times
  * `t` (`length` strictly increasing numbers, the same for the whole batch; default
  * `0, 1, …, length − 1`). A NaN in `x` is a missing observation.
  *
- * Coefficients are computed once, into one float32 tensor `[pieces, degree + 1, batch·channels]`
- * of polynomial coefficients in `t − t_k` per piece `[t_k, t_{k+1}]`. `evaluate(t)` and
- * `derivative(t)` find the piece on the host (a binary search over the knots, in float64), slice
- * its coefficients and contract them with the powers of `t − t_k`: a slice and a small matMul.
- * Outside `[t0, t1]` the first and last pieces are extrapolated, as torchcde does.
+ * Coefficients are computed once, as polynomial coefficients in `t − t_k` per piece
+ * `[t_k, t_{k+1}]`, checked to be finite (one host read: NaN or Inf in the data is an error
+ * naming the control path `X`, the sample, the channel and the piece) and kept as one small
+ * float32 tensor per piece for `X` (`[degree + 1, batch·channels]`) and one for `dX/dt`
+ * (`[degree, batch·channels]`). `evaluate(t)` and `derivative(t)` find the piece on the host
+ * (a binary search over the knots, in float64) and contract its tensor with the powers of
+ * `t − t_k`: one small matMul (for a linear path's derivative, a reshape of the piece's slope
+ * row), with no slice of the whole path per call. Outside `[t0, t1]` the first and last pieces
+ * are extrapolated, as torchcde does.
  *
  * @module
  */
@@ -172,11 +176,15 @@ export class PiecewisePolynomial implements Interpolation {
   readonly t1: number;
   /** Polynomial degree of every piece. */
   readonly degree: number;
-  /** `[pieces, degree + 1, batch·channels]`: the coefficients, one piece per leading row. */
-  #table: tf.Tensor3D;
+  /** Per piece `k`: `[degree + 1, batch·channels]`, the coefficients of `(t − t_k)^j`. */
+  #values: tf.Tensor2D[];
+  /** Per piece `k`: `[degree, batch·channels]`, the coefficients `j·c_{k,j}` of `dX/dt`. */
+  #slopes: tf.Tensor2D[];
+  #disposed = false;
 
   /**
-   * Takes ownership of `table` (`[pieces, degree + 1, batch·channels]`); use
+   * Takes ownership of `table` (`[pieces, degree + 1, batch·channels]`; disposed here) and
+   * splits it into one tensor per piece after checking that it is finite (one host read); use
    * {@link PiecewisePolynomial.fromMonomial} to build one from `[batch, pieces, degree + 1,
    * channels]` coefficients.
    */
@@ -188,14 +196,20 @@ export class PiecewisePolynomial implements Interpolation {
     options: PiecewiseOptions = {},
   ) {
     const [pieces, order] = table.shape;
-    if (pieces !== knots.length - 1 || table.shape[2] !== batch * channels) {
+    const n = batch * channels;
+    let data: Float32Array;
+    try {
+      if (pieces !== knots.length - 1 || table.shape[2] !== n) {
+        throw new RangeError(
+          `coefficient table [${table.shape}] does not match ${knots.length} knots, ` +
+            `batch ${batch} and ${channels} channels`,
+        );
+      }
+      data = table.dataSync() as Float32Array;
+    } finally {
       table.dispose();
-      throw new RangeError(
-        `coefficient table [${table.shape}] does not match ${knots.length} knots, ` +
-          `batch ${batch} and ${channels} channels`,
-      );
     }
-    this.#table = table;
+    checkFinite(data, order, batch, channels, knots);
     this.batch = batch;
     this.channels = channels;
     this.knots = knots;
@@ -203,6 +217,24 @@ export class PiecewisePolynomial implements Interpolation {
     this.t0 = knots[0];
     this.t1 = knots[knots.length - 1];
     this.degree = order - 1;
+    const size = order * n;
+    this.#values = [];
+    this.#slopes = [];
+    try {
+      for (let k = 0; k < pieces; k++) {
+        const piece = data.subarray(k * size, (k + 1) * size);
+        this.#values.push(tf.tensor2d(piece, [order, n]));
+        if (order < 2) continue;
+        const slope = piece.slice(n); // rows 1 … degree, times j
+        for (let j = 2; j < order; j++) {
+          for (let i = (j - 1) * n; i < j * n; i++) slope[i] *= j;
+        }
+        this.#slopes.push(tf.tensor2d(slope, [order - 1, n]));
+      }
+    } catch (error) {
+      tf.dispose([...this.#values, ...this.#slopes]);
+      throw error;
+    }
   }
 
   /**
@@ -251,7 +283,7 @@ export class PiecewisePolynomial implements Interpolation {
 
   /** Whether {@link dispose} has been called. */
   get isDisposed(): boolean {
-    return this.#table.isDisposed;
+    return this.#disposed;
   }
 
   evaluate(t: number): tf.Tensor2D {
@@ -262,8 +294,13 @@ export class PiecewisePolynomial implements Interpolation {
     return this.#contract(t, 1);
   }
 
+  /** Frees the per-piece tensors (a second call does nothing). */
   dispose(): void {
-    this.#table.dispose();
+    if (this.#disposed) return;
+    this.#disposed = true;
+    tf.dispose([...this.#values, ...this.#slopes]);
+    this.#values = [];
+    this.#slopes = [];
   }
 
   /** Σ_j c_{k,j} d^m/dt^m (t − t_k)^j for m = 0 or 1. */
@@ -271,29 +308,42 @@ export class PiecewisePolynomial implements Interpolation {
     if (typeof t !== "number" || !Number.isFinite(t)) {
       throw new RangeError(`interpolation time must be a finite number, got ${t}`);
     }
-    if (this.#table.isDisposed) throw new Error("this interpolation has been disposed");
+    if (this.#disposed) throw new Error("this interpolation has been disposed");
     const k = pieceOf(this.knots, t);
     const s = t - this.knots[k];
-    const n = this.batch * this.channels;
-    const d = this.degree;
-    return tf.tidy(() => {
-      if (order === 1 && d === 1) {
-        // Piecewise linear: the slope row itself.
-        return tf.reshape(tf.slice(this.#table, [k, 1, 0], [1, 1, n]), [this.batch, this.channels]);
-      }
-      if (order === 1 && d === 0) return tf.zeros([this.batch, this.channels]) as tf.Tensor2D;
-      const first = order; // rows below `order` have zero derivative
-      const w: number[] = [];
-      for (let j = first; j <= d; j++) {
-        w.push(order === 0 ? s ** j : j * s ** (j - 1));
-      }
-      const rows = tf.reshape(tf.slice(this.#table, [k, first, 0], [1, w.length, n]), [
-        w.length,
-        n,
-      ]);
-      const out = tf.matMul(tf.tensor2d(w, [1, w.length]), rows);
-      return tf.reshape(out, [this.batch, this.channels]);
-    });
+    const shape: [number, number] = [this.batch, this.channels];
+    // Derivative of a piecewise-constant path, and of a linear one: zero, or the slope row.
+    if (order === 1 && this.degree === 0) return tf.zeros(shape);
+    if (order === 1 && this.degree === 1) return tf.reshape(this.#slopes[k], shape);
+    const rows = order === 0 ? this.#values[k] : this.#slopes[k];
+    const w = Array.from({ length: rows.shape[0] }, (_, j) => s ** j);
+    return tf.tidy(() => tf.reshape(tf.matMul(tf.tensor2d(w, [1, w.length]), rows), shape));
+  }
+}
+
+/**
+ * Throws, naming the control path `X`, the sample, the channel and the piece, when a
+ * coefficient table `[pieces, order, batch·channels]` holds a NaN or an Infinity.
+ */
+function checkFinite(
+  data: Float32Array,
+  order: number,
+  batch: number,
+  channels: number,
+  knots: number[],
+): void {
+  for (let i = 0; i < data.length; i++) {
+    if (Number.isFinite(data[i])) continue;
+    const n = batch * channels;
+    const k = Math.floor(i / (order * n));
+    const column = i % n;
+    const [b, c] = [Math.floor(column / channels), column % channels];
+    throw new RangeError(
+      `the control path X is not finite: its coefficients hold ${data[i]} for sample ${b}, ` +
+        `channel ${c} on piece ${k} (t in [${knots[k]}, ${knots[k + 1]}]); the data contain ` +
+        `NaN or Inf there. Fill missing values first (linearInterpolationCoeffs, fillMissing) ` +
+        `and replace infinite ones`,
+    );
   }
 }
 
@@ -348,150 +398,4 @@ export class CubicSpline extends PiecewisePolynomial {
     });
     super(table, batch, channels, times);
   }
-}
-
-/** One missing-value problem, described for an error message. */
-function describe(b: number, c: number): string {
-  return `sample ${b}, channel ${c}`;
-}
-
-/**
- * Reads `x` to the host, checking that no value is ±Infinity and that every (sample, channel)
- * series has at least one observation (a non-NaN value).
- */
-async function readObserved(x: tf.Tensor, what: string): Promise<Float32Array> {
-  const [batch, length, channels] = checkPath(x, what);
-  const data = Float32Array.from(await x.data() as Float32Array);
-  for (let b = 0; b < batch; b++) {
-    for (let c = 0; c < channels; c++) {
-      let seen = false;
-      for (let i = 0; i < length; i++) {
-        const v = data[(b * length + i) * channels + c];
-        if (v === Infinity || v === -Infinity) {
-          throw new RangeError(`${what}[${b}, ${i}, ${c}] is ${v}; use NaN for a missing value`);
-        }
-        if (!Number.isNaN(v)) seen = true;
-      }
-      if (!seen) {
-        throw new RangeError(
-          `${what} has no observation at all for ${describe(b, c)} (every value is NaN): ` +
-            `a path cannot be interpolated from nothing; drop the sample or fill that channel`,
-        );
-      }
-    }
-  }
-  return data;
-}
-
-/** Whether every value of `x` is finite (one reduction read back). */
-async function allFinite(x: tf.Tensor): Promise<boolean> {
-  const probe = tf.tidy(() => tf.sum(tf.mul(x, 0)));
-  try {
-    return (await probe.data())[0] === 0;
-  } finally {
-    probe.dispose();
-  }
-}
-
-/** Fills NaNs in place, linearly in time per (sample, channel); ends take the nearest value. */
-function fillLinear(
-  data: Float32Array,
-  [batch, length, channels]: [number, number, number],
-  times: number[],
-): void {
-  for (let b = 0; b < batch; b++) {
-    for (let c = 0; c < channels; c++) {
-      const at = (i: number) => (b * length + i) * channels + c;
-      let prev = -1; // last observed index
-      for (let i = 0; i <= length; i++) {
-        if (i < length && Number.isNaN(data[at(i)])) continue;
-        // i is observed (or the end): fill the gap (prev, i).
-        for (let j = prev + 1; j < i; j++) {
-          if (prev < 0) data[at(j)] = data[at(i)];
-          else if (i === length) data[at(j)] = data[at(prev)];
-          else {
-            const x0 = data[at(prev)];
-            const x1 = data[at(i)];
-            const r = (times[j] - times[prev]) / (times[i] - times[prev]);
-            data[at(j)] = x0 + r * (x1 - x0);
-          }
-        }
-        prev = i;
-      }
-    }
-  }
-}
-
-/**
- * The observed values of `x` with missing (NaN) ones filled as torchcde's
- * `linear_interpolation_coeffs` does, per sample and channel: a NaN between two observations
- * is linearly interpolated in time between them; NaNs before the first observation take its
- * value and NaNs after the last one take the last value. Returns a new tensor (a copy when
- * nothing is missing). A series with no observation at all, or a ±Infinity, is an error.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import * as tf from "@tensorflow/tfjs";
- * import { fillMissing } from "./control_path.ts";
- * const x = tf.tensor3d([[[NaN], [1], [NaN], [NaN], [7], [NaN]]]);
- * const filled = await fillMissing(x, [0, 1, 2, 3, 4, 5]);
- * assert.deepEqual(Array.from(await filled.data()), [1, 1, 3, 5, 7, 7]);
- * tf.dispose([x, filled]);
- * ```
- */
-export async function fillMissing(
-  x: tf.Tensor,
-  t?: ArrayLike<number>,
-  what = "x",
-): Promise<tf.Tensor3D> {
-  const shape = checkPath(x, what);
-  checkKnots(t, shape[1]);
-  if (await allFinite(x)) return tf.clone(x) as tf.Tensor3D;
-  return tf.tensor3d(await readFilledPath(x, t, what), shape);
-}
-
-/**
- * Reads `x` (`[batch, length, channels]`) to the host as float32 values, for coefficients
- * computed there, after the same checks as {@link fillMissing} (no ±Infinity, no series
- * without observations); NaNs are kept.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import * as tf from "@tensorflow/tfjs";
- * import { readPath } from "./control_path.ts";
- * const x = tf.tensor3d([[[NaN], [NaN]], [[1], [2]]]);
- * await assert.rejects(readPath(x), /sample 0, channel 0/);
- * x.dispose();
- * ```
- */
-export async function readPath(x: tf.Tensor, what = "x"): Promise<Float32Array> {
-  return await readObserved(x, what);
-}
-
-/**
- * {@link readPath} with the missing values filled as {@link fillMissing} fills them: the
- * host-side values of the linear interpolation's knots.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import * as tf from "@tensorflow/tfjs";
- * import { readFilledPath } from "./control_path.ts";
- * const x = tf.tensor3d([[[0], [NaN], [4]]]);
- * assert.deepEqual(Array.from(await readFilledPath(x, [0, 3, 4])), [0, 3, 4]);
- * x.dispose();
- * ```
- */
-export async function readFilledPath(
-  x: tf.Tensor,
-  t?: ArrayLike<number>,
-  what = "x",
-): Promise<Float32Array> {
-  const shape = checkPath(x, what);
-  const times = checkKnots(t, shape[1]);
-  const data = await readObserved(x, what);
-  fillLinear(data, shape, times);
-  return data;
 }

@@ -24,12 +24,90 @@ export interface DownloadOptions {
   log?: (message: string) => void;
 }
 
-function offlineHelp(url: string, dir: string): string {
-  return `The Speech Commands download needs internet access to ${new URL(url).host}. ` +
-    `On a machine without it, fetch ${url} elsewhere and unpack it into ${dir} ` +
-    `(tar -xzf speech_commands_v0.02.tar.gz -C ${dir}), or generate a synthetic set in the ` +
-    `same layout with espeak-ng (models/cde/synthetic_speech.ts): ` +
-    `deno task speech-data synthetic --out ${dir}`;
+/** How a caller names the two ways of getting the data, for
+ * {@linkcode SpeechDataUnavailableError.explain}: the library names its options, a command line
+ * its flags. */
+export interface SpeechDataRemedies {
+  /** How to ask for the download, e.g. `` `download: true` `` or `--download`. */
+  download: string;
+  /** How to write a synthetic set into `dir`, e.g. `` generateSyntheticSpeech({ out }) ``. */
+  synthetic: (dir: string) => string;
+}
+
+/** The library's names: the options of `loadSpeechCommands` and `generateSyntheticSpeech`. */
+const LIBRARY_REMEDIES: SpeechDataRemedies = {
+  download: "`download: true` (loadSpeechCommands)",
+  synthetic: (dir) => `generateSyntheticSpeech({ out: ${JSON.stringify(dir)} })`,
+};
+
+/**
+ * Speech Commands is not in `dir` and could not be fetched: the word folders are missing
+ * (`download` was not asked for), or the download could not reach the server. The message
+ * says what to do in the library's terms (its options); a command line rephrases it with its
+ * own flags through {@linkcode SpeechDataUnavailableError.explain}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SpeechDataUnavailableError } from "./download.ts";
+ *
+ * const e = new SpeechDataUnavailableError("data/sc", "data/sc/yes not found", "folders");
+ * assert.match(e.message, /data\/sc\/yes not found\. Pass `download: true`/);
+ * const cli = e.explain({ download: "--download", synthetic: (d) => `speech-data --out ${d}` });
+ * assert.match(cli, /Pass --download .* speech-data --out data\/sc$/);
+ * ```
+ */
+export class SpeechDataUnavailableError extends Error {
+  /** The folder that should hold the word folders. */
+  readonly dir: string;
+  /** What is wrong, without the remedy (e.g. `DIR/yes not found: …`). */
+  readonly problem: string;
+  /** `"folders"`: the word folders are missing; `"offline"`: the download could not connect. */
+  readonly kind: "folders" | "offline";
+  /** The archive's URL (for `"offline"`). */
+  readonly url: string;
+
+  /**
+   * An error whose message names the library's options as the remedies.
+   *
+   * @param dir The data folder.
+   * @param problem What is wrong.
+   * @param kind Missing folders, or an unreachable server.
+   * @param url The archive's URL.
+   */
+  constructor(
+    dir: string,
+    problem: string,
+    kind: "folders" | "offline",
+    url: string = SPEECH_COMMANDS_URL,
+  ) {
+    super(problem);
+    this.name = "SpeechDataUnavailableError";
+    this.dir = dir;
+    this.problem = problem;
+    this.kind = kind;
+    this.url = url;
+    this.message = this.explain(LIBRARY_REMEDIES);
+  }
+
+  /**
+   * The message with the caller's names for the remedies (a command line's flags).
+   *
+   * @param remedies How to ask for the download and for a synthetic set.
+   * @returns One paragraph: the problem, then what to do.
+   */
+  explain(remedies: SpeechDataRemedies): string {
+    const synthetic = `write a synthetic set in the same layout with espeak-ng: ` +
+      remedies.synthetic(this.dir);
+    if (this.kind === "folders") {
+      return `${this.problem}. Pass ${remedies.download} on a machine with internet, or ` +
+        synthetic;
+    }
+    return `${this.problem}. The Speech Commands download needs internet access to ` +
+      `${new URL(this.url).host}. On a machine without it, fetch ${this.url} elsewhere and ` +
+      `unpack it into ${this.dir} (tar -xzf speech_commands_v0.02.tar.gz -C ${this.dir}), or ` +
+      synthetic;
+  }
 }
 
 /**
@@ -54,8 +132,9 @@ function offlineHelp(url: string, dir: string): string {
  *
  * @param options Where to unpack, and timeouts.
  * @returns When the files are unpacked.
- * @throws {Error} If the server cannot be reached, answers with an error status, stalls, or
- *   `tar` fails; the archive is then removed.
+ * @throws {SpeechDataUnavailableError} If the server cannot be reached (with what to do offline).
+ * @throws {Error} If the server answers with an error status, stalls, or `tar` fails; the
+ *   archive is then removed.
  */
 export async function downloadSpeechCommands(options: DownloadOptions): Promise<void> {
   const {
@@ -77,7 +156,7 @@ export async function downloadSpeechCommands(options: DownloadOptions): Promise<
     const cause = controller.signal.aborted
       ? `no answer within ${connectTimeoutMs} ms`
       : String((e as Error).cause ?? (e as Error).message ?? e);
-    throw new Error(`Cannot download ${url}: ${cause}. ${offlineHelp(url, dir)}`);
+    throw new SpeechDataUnavailableError(dir, `Cannot download ${url}: ${cause}`, "offline", url);
   }
   clearTimeout(timer);
   if (!response.ok || response.body === null) {

@@ -14,7 +14,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { checkKnots, checkPath, CubicSpline, readFilledPath } from "./control_path.ts";
+import { checkKnots, checkPath, CubicSpline } from "./control_path.ts";
+import { readFilledPath } from "./missing.ts";
 
 /**
  * The Hermite cubic coefficients of `x` (`[batch, length, channels]`, NaN = missing) at times

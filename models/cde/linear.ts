@@ -10,7 +10,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { checkKnots, fillMissing, PiecewisePolynomial } from "./control_path.ts";
+import { checkKnots, PiecewisePolynomial } from "./control_path.ts";
+import { fillMissing } from "./missing.ts";
 
 /**
  * The coefficients of the linear interpolation of `x` (`[batch, length, channels]`, NaN =

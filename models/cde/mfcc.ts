@@ -30,7 +30,7 @@
  *
  * const t = tf.range(0, 16000).div(16000);
  * const x = tf.sin(t.mul(2 * Math.PI * 1000)).expandDims(0) as tf.Tensor2D;
- * const features = mfcc(x);
+ * const features = await mfcc(x);
  * assert.deepEqual(features.shape, [1, 161, 20]);
  * tf.dispose([t, x, features]);
  * ```
@@ -292,6 +292,28 @@ function checkSignals(signals: tf.Tensor, cfg: MfccConfig, fn: string): void {
   }
 }
 
+/** Throws, naming the clips, if `signals` holds NaN or Inf (which the transform would spread
+ * over every frame it touches). One reduction to a flag per clip, read back. */
+async function checkFinite(signals: tf.Tensor2D, fn: string): Promise<void> {
+  const flags = tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(signals)), 1));
+  let bad: Uint8Array | Int32Array | Float32Array;
+  try {
+    bad = await flags.data() as Uint8Array;
+  } finally {
+    flags.dispose();
+  }
+  const clips: number[] = [];
+  bad.forEach((b, i) => b && clips.push(i));
+  if (clips.length === 0) return;
+  const shown = clips.slice(0, 5).join(", ") +
+    (clips.length > 5 ? ` and ${clips.length - 5} more` : "");
+  throw new RangeError(
+    `${fn}: signals hold NaN or Inf in clip${clips.length === 1 ? "" : "s"} ${shown} ` +
+      `(of ${signals.shape[0]}); the features would be NaN. Check the audio (or its scaling) ` +
+      `before the transform`,
+  );
+}
+
 /**
  * Frames inside a tidy (no validation): one gather whose indices already reflect at the ends,
  * `p < 0 → −p` and `p ≥ length → 2(length − 1) − p` (the same as reflect padding first).
@@ -369,14 +391,15 @@ function chunkStage(x: tf.Tensor2D, cfg: MfccConfig, c: Constants, stage: Stage)
   return tf.matMul(logmel, c.dct).reshape([n, nFrames, cfg.nMfcc]);
 }
 
-function runStage(
+async function runStage(
   signals: tf.Tensor2D,
   options: MfccOptions,
   stage: Stage,
   fn: string,
-): tf.Tensor3D {
+): Promise<tf.Tensor3D> {
   const cfg = mfccConfig(options);
   checkSignals(signals, cfg, fn);
+  await checkFinite(signals, fn);
   const [n, length] = signals.shape;
   if (n === 0) {
     const width = { power: cfg.nFft / 2 + 1, logmel: cfg.nMels, mfcc: cfg.nMfcc }[stage];
@@ -403,7 +426,7 @@ function runStage(
  * import { powerSpectrogram } from "./mfcc.ts";
  *
  * const x = tf.cos(tf.range(0, 16000).mul(2 * Math.PI * 2000 / 16000)).expandDims(0);
- * const p = powerSpectrogram(x as tf.Tensor2D);
+ * const p = await powerSpectrogram(x as tf.Tensor2D);
  * assert.deepEqual(p.shape, [1, 161, 101]);
  * assert.equal((await p.slice([0, 80, 0], [1, 1, -1]).argMax(-1).data())[0], 25);
  * tf.dispose([x, p]);
@@ -413,7 +436,10 @@ function runStage(
  * @param options MFCC settings.
  * @returns `[clips, frames, nFft/2 + 1]`.
  */
-export function powerSpectrogram(signals: tf.Tensor2D, options: MfccOptions = {}): tf.Tensor3D {
+export function powerSpectrogram(
+  signals: tf.Tensor2D,
+  options: MfccOptions = {},
+): Promise<tf.Tensor3D> {
   return runStage(signals, options, "power", "powerSpectrogram");
 }
 
@@ -427,7 +453,7 @@ export function powerSpectrogram(signals: tf.Tensor2D, options: MfccOptions = {}
  * import { logMelSpectrogram } from "./mfcc.ts";
  *
  * const x = tf.zeros([1, 1000]) as tf.Tensor2D;
- * const m = logMelSpectrogram(x);
+ * const m = await logMelSpectrogram(x);
  * assert.deepEqual(m.shape, [1, 11, 64]);
  * assert.ok((await m.data()).every((v) => Math.abs(v - Math.log(1e-6)) < 1e-5));
  * tf.dispose([x, m]);
@@ -437,7 +463,10 @@ export function powerSpectrogram(signals: tf.Tensor2D, options: MfccOptions = {}
  * @param options MFCC settings.
  * @returns `[clips, frames, nMels]`.
  */
-export function logMelSpectrogram(signals: tf.Tensor2D, options: MfccOptions = {}): tf.Tensor3D {
+export function logMelSpectrogram(
+  signals: tf.Tensor2D,
+  options: MfccOptions = {},
+): Promise<tf.Tensor3D> {
   return runStage(signals, options, "logmel", "logMelSpectrogram");
 }
 
@@ -456,18 +485,24 @@ export function logMelSpectrogram(signals: tf.Tensor2D, options: MfccOptions = {
  *
  * const x = tf.randomUniform([3, 16000], -1, 1, "float32", 0) as tf.Tensor2D;
  * const before = tf.memory().numTensors;
- * const features = mfcc(x, { chunkSize: 2 });
+ * const features = await mfcc(x, { chunkSize: 2 });
  * assert.deepEqual(features.shape, [3, 161, 20]);
  * assert.equal(tf.memory().numTensors, before + 1);
- * tf.dispose([x, features]);
+ * // NaN or Inf in the input is an error naming the clips, not NaN features.
+ * const bad = tf.tensor2d([[0, 1, NaN, ...new Array(997).fill(0)]]);
+ * await assert.rejects(mfcc(bad), /mfcc: signals hold NaN or Inf in clip 0 \(of 1\)/);
+ * tf.dispose([x, features, bad]);
  * ```
  *
  * @param signals `[clips, samples]` float32, e.g. 16-bit samples scaled to [-1, 1].
  * @param options MFCC settings (defaults: the Speech Commands experiment's).
- * @returns `[clips, frames, nMfcc]` float32.
+ * @returns `[clips, frames, nMfcc]` float32 (async: the input is checked for NaN and Inf first).
  * @throws {TypeError | RangeError} On a tensor of the wrong rank or dtype, a signal too short
- *   for reflect padding, or bad options.
+ *   for reflect padding, NaN or Inf in `signals` (naming the clips), or bad options.
  */
-export function mfcc(signals: tf.Tensor2D, options: MfccOptions = {}): tf.Tensor3D {
+export function mfcc(
+  signals: tf.Tensor2D,
+  options: MfccOptions = {},
+): Promise<tf.Tensor3D> {
   return runStage(signals, options, "mfcc", "mfcc");
 }

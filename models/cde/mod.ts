@@ -30,19 +30,18 @@ export {
   checkKnots,
   checkPath,
   CubicSpline,
-  fillMissing,
   type Interpolation,
   pieceOf,
   type PiecewiseOptions,
   PiecewisePolynomial,
-  readFilledPath,
-  readPath,
 } from "./control_path.ts";
+export { fillMissing, readFilledPath, readPath } from "./missing.ts";
 export { LinearInterpolation, linearInterpolation, linearInterpolationCoeffs } from "./linear.ts";
 export { rectilinearInterpolation, rectilinearInterpolationCoeffs } from "./rectilinear.ts";
 export { hermiteCubicCoeffs, hermiteCubicInterpolation } from "./hermite.ts";
 export { naturalCubicCoeffs, naturalCubicSpline } from "./natural_cubic.ts";
 export { cdeint, type CdeintOptions, type CdeVectorField, cdeVectorField } from "./cdeint.ts";
+export { withCdeVjp } from "./cde_field.ts";
 export {
   NeuralCDE,
   type NeuralCDEEvaluation,
@@ -64,7 +63,13 @@ export {
   powerSpectrogram,
 } from "./mfcc.ts";
 export { decodeWav, encodeWav, type WavClip } from "./wav.ts";
-export { type DownloadOptions, downloadSpeechCommands, SPEECH_COMMANDS_URL } from "./download.ts";
+export {
+  type DownloadOptions,
+  downloadSpeechCommands,
+  SPEECH_COMMANDS_URL,
+  type SpeechDataRemedies,
+  SpeechDataUnavailableError,
+} from "./download.ts";
 export { type SplitIndices, type SplitOptions, stratifiedSplit } from "./split.ts";
 export {
   CLIP_SAMPLES,

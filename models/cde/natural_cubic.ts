@@ -14,7 +14,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { checkKnots, checkPath, CubicSpline, readPath } from "./control_path.ts";
+import { checkKnots, checkPath, CubicSpline } from "./control_path.ts";
+import { readPath } from "./missing.ts";
 
 /**
  * Monomial coefficients `[a, b, c, d]` (in `t − τ_j`) of the natural cubic spline through

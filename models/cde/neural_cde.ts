@@ -9,6 +9,10 @@
  * out  = Linear(hidden → classes)(z(T)),   loss = cross-entropy, plus the number correct
  * ```
  *
+ * The vector field `f` is an `mlpField` (`NeuralCDE.field`) with its hand-written VJP, which
+ * `cdeint` turns into the VJP of `f(z)·dX/dt` (models/cde/cde_field.ts): the adjoint's backward
+ * solve runs no gradient tape (`vjp: "tape"` in `lossAndGrads` runs it through the tape).
+ *
  * Weights are `tf.Variable`s named `<name>/initial/W`, `<name>/field/0/W`, …, `<name>/readout/b`,
  * initialised like `torch.nn.Linear` (uniform in ±1/√fan_in, weights and biases) from a seeded
  * generator. A linear layer computes `x·W + b` with `W: [in, out]`.
@@ -20,7 +24,9 @@ import {
   type AdjointOptions,
   adjointValueAndGrads,
   type MethodName,
+  mlpField,
   type SolveStats,
+  type VjpField,
 } from "../../mod.ts";
 import { seededRandom } from "../data/random.ts";
 import type { StepResult } from "../step.ts";
@@ -71,6 +77,13 @@ export interface NeuralCDESolveOptions {
 /** Options of {@link NeuralCDE.lossAndGrads}: the solve's, and the backward solve's. */
 export interface NeuralCDEStepOptions extends NeuralCDESolveOptions {
   /**
+   * Where the backward solve gets the vector field's vector–Jacobian products: `"hand"` (the
+   * default) from the field's hand-written VJP (`mlpField`'s, through `withCdeVjp`), `"tape"`
+   * from tfjs's gradient tape (the general path; the same gradients to float32 rounding, for
+   * comparison).
+   */
+  vjp?: "hand" | "tape";
+  /**
    * Backward-solve options, handed to `cdeint` (and `odeintAdjoint`) as they are: the norm
    * (`{ norm: "seminorm" }`, the paper's), tolerances, …; each defaults to the forward one, the
    * norm to `"default"`.
@@ -98,6 +111,40 @@ interface Dense {
 
 let modelCount = 0;
 
+/** The option names of the {@link NeuralCDE} constructor. */
+const MODEL_OPTION_KEYS: readonly string[] = [
+  "inputChannels",
+  "hiddenChannels",
+  "hiddenHiddenChannels",
+  "numHiddenLayers",
+  "classes",
+  "seed",
+  "name",
+];
+
+/** The solve option names of `predict`, `evaluate` and `lossAndGrads`. */
+const SOLVE_OPTION_KEYS: readonly string[] = ["rtol", "atol", "method", "record", "jumpT"];
+
+/**
+ * Throws a `TypeError` naming the first key of `options` that is not in `known`, and the valid
+ * ones (as `odeint` rejects unknown options): a typo is never silently ignored.
+ */
+function rejectUnknownKeys(
+  what: string,
+  options: object,
+  known: readonly string[],
+  extra = "",
+): void {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`${what} options must be an object; got ${String(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new TypeError(`Unknown ${what} option "${key}"; valid: ${known.join(", ")}${extra}`);
+    }
+  }
+}
+
 function positiveInt(name: string, v: number): number {
   if (!Number.isInteger(v) || v < 1) {
     throw new RangeError(`${name} must be an integer ≥ 1; got ${v}`);
@@ -121,28 +168,33 @@ function apply(layer: Dense, x: tf.Tensor): tf.Tensor2D {
   return tf.add(tf.matMul(x as tf.Tensor2D, layer.W as tf.Tensor2D), layer.b) as tf.Tensor2D;
 }
 
-/** Integer class labels `[batch]` as an int32 tensor (a new one), checked against `classes`. */
-function labelTensor(
+/**
+ * Integer class labels `[batch]` as an int32 tensor (a new one), checked against `classes`
+ * (a tensor with one host read): a label outside `[0, classes − 1]` or not an integer throws,
+ * naming the labels, the first bad one and its position.
+ */
+async function labelTensor(
   labels: tf.Tensor | ArrayLike<number>,
   batch: number,
   classes: number,
-): tf.Tensor1D {
-  const values = labels instanceof tf.Tensor ? null : Array.from(labels);
-  if (labels instanceof tf.Tensor) {
-    if (labels.rank !== 1 || labels.shape[0] !== batch) {
-      throw new RangeError(`labels must have shape [${batch}]; got [${labels.shape}]`);
+): Promise<tf.Tensor1D> {
+  if (labels instanceof tf.Tensor && (labels.rank !== 1 || labels.shape[0] !== batch)) {
+    throw new RangeError(`labels must have shape [${batch}]; got [${labels.shape}]`);
+  }
+  const values = labels instanceof tf.Tensor ? await labels.data() : Array.from(labels);
+  if (values.length !== batch) {
+    throw new RangeError(`labels must hold ${batch} class indices; got ${values.length}`);
+  }
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= classes) {
+      throw new RangeError(
+        `labels must be integers in [0, ${classes - 1}] (the model has ${classes} classes); ` +
+          `labels[${i}] is ${v}`,
+      );
     }
-    return tf.cast(labels, "int32") as tf.Tensor1D;
   }
-  if (values!.length !== batch) {
-    throw new RangeError(`labels must hold ${batch} class indices; got ${values!.length}`);
-  }
-  for (const v of values!) {
-    if (!Number.isInteger(v) || v < 0 || v >= classes) {
-      throw new RangeError(`labels must be integers in [0, ${classes - 1}]; got ${v}`);
-    }
-  }
-  return tf.tensor1d(values!, "int32");
+  return tf.tensor1d(Array.from(values as ArrayLike<number>), "int32");
 }
 
 /** Mean cross-entropy of `logits` `[batch, classes]` against integer `labels` `[batch]`. */
@@ -201,12 +253,22 @@ export class NeuralCDE {
   readonly hiddenChannels: number;
   /** Output classes. */
   readonly classes: number;
+  /**
+   * The matrix field `g(z)` (`[batch, hidden]` → `[batch, hidden, input]`, see
+   * {@link NeuralCDE.vectorField}) as an `mlpField` with its hand-written VJP; its `params` are
+   * {@link NeuralCDE.fieldVariables}. `cdeint` uses the VJP in the adjoint's backward solve.
+   */
+  readonly field: VjpField<tf.Tensor>;
   #initial: Dense;
   #field: Dense[];
   #readout: Dense;
 
-  /** Creates the weights; throws for bad sizes or a name whose variables already exist. */
+  /**
+   * Creates the weights; throws for an unknown option (naming it and the valid ones), bad
+   * sizes or a name whose variables already exist.
+   */
   constructor(options: NeuralCDEOptions = {}) {
+    rejectUnknownKeys("NeuralCDE", options, MODEL_OPTION_KEYS);
     const input = positiveInt("inputChannels", options.inputChannels ?? 21);
     const hidden = positiveInt("hiddenChannels", options.hiddenChannels ?? 90);
     const hh = positiveInt("hiddenHiddenChannels", options.hiddenHiddenChannels ?? 40);
@@ -232,6 +294,11 @@ export class NeuralCDE {
     );
     this.#readout = dense(rng, hidden, classes, `${this.name}/readout`);
     this.fieldVariables = this.#field.flatMap((l) => [l.W, l.b]);
+    this.field = mlpField(this.#field.map((l) => ({ kernel: l.W, bias: l.b })), {
+      activation: "relu",
+      finalActivation: "tanh",
+      outputShape: [hidden, input],
+    });
     this.variables = [
       this.#initial.W,
       this.#initial.b,
@@ -257,17 +324,12 @@ export class NeuralCDE {
     return tf.tidy(() => apply(this.#initial, X.evaluate(X.t0)));
   }
 
-  /** The CDE vector field `f(z)`: `[batch, hidden]` → `[batch, hidden, input]` (ignores `t`). */
-  vectorField(_t: number, z: tf.Tensor): tf.Tensor3D {
-    return tf.tidy(() => {
-      let h: tf.Tensor2D = z as tf.Tensor2D;
-      const last = this.#field.length - 1;
-      this.#field.forEach((layer, i) => {
-        h = apply(layer, h);
-        if (i < last) h = tf.relu(h);
-      });
-      return tf.reshape(tf.tanh(h), [-1, this.hiddenChannels, this.inputChannels]) as tf.Tensor3D;
-    });
+  /**
+   * The CDE vector field `f(z)`: `[batch, hidden]` → `[batch, hidden, input]` (ignores `t`), the
+   * value of {@link NeuralCDE.field}, as a plain function (its gradients go through the tape).
+   */
+  vectorField(t: number, z: tf.Tensor): tf.Tensor3D {
+    return tf.tidy(() => this.field(t, z)) as tf.Tensor3D;
   }
 
   /** The logits `Linear(hidden → classes)(zT)`: `[batch, classes]`. */
@@ -279,7 +341,8 @@ export class NeuralCDE {
    * Loss, number correct and gradients of every variable for a batch: the control `X` (an
    * interpolation of the batch's data, time channel included) and integer `labels` `[batch]`.
    * Solves from `X.t0` to `X.t1` with `cdeint` (adjoint, with `options.adjoint` as its backward
-   * options) and differentiates the encoder and readout with tfjs. Returns the training
+   * options; the field's VJPs are its hand-written ones unless `vjp: "tape"`) and
+   * differentiates the encoder and readout with tfjs. Returns the training
    * harness's step result as it is; the caller disposes `grads`.
    */
   async lossAndGrads(
@@ -288,16 +351,20 @@ export class NeuralCDE {
     options: NeuralCDEStepOptions = {},
   ): Promise<StepResult & { correct: number }> {
     this.#checkControl(X);
-    const { adjoint = {}, ...solve } = options;
+    const { adjoint = {}, vjp = "hand", ...solve } = options;
     const solver = this.#solverOptions(solve);
-    const labelT = labelTensor(labels, X.batch, this.classes);
+    if (vjp !== "hand" && vjp !== "tape") {
+      throw new TypeError(`NeuralCDE option vjp must be "hand" or "tape"; got ${String(vjp)}`);
+    }
+    const f = vjp === "hand" ? this.field : (t: number, z: tf.Tensor) => this.vectorField(t, z);
+    const labelT = await labelTensor(labels, X.batch, this.classes);
     const logitsAtT = (zs: tf.Tensor) =>
       this.readout(tf.squeeze(tf.slice(zs, [1, 0, 0], [1, -1, -1]), [0]));
     try {
       const res = await adjointValueAndGrads<tf.Tensor>({
         before: () => this.initialState(X),
         solve: (z0) =>
-          cdeint(X, (t, z) => this.vectorField(t, z), z0, [X.t0, X.t1], {
+          cdeint(X, f, z0, [X.t0, X.t1], {
             ...solver,
             params: this.fieldVariables,
             adjoint,
@@ -330,7 +397,7 @@ export class NeuralCDE {
     options: NeuralCDESolveOptions = {},
   ): Promise<NeuralCDEEvaluation> {
     this.#checkControl(X);
-    const labelT = labelTensor(labels, X.batch, this.classes);
+    const labelT = await labelTensor(labels, X.batch, this.classes);
     const toDispose: tf.Tensor[] = [labelT];
     try {
       const { logits, stats } = await this.#forward(X, options);
@@ -373,15 +440,12 @@ export class NeuralCDE {
 
   /** Checks the option names and drops the omitted ones (the solver fills in the defaults). */
   #solverOptions(options: NeuralCDESolveOptions): NeuralCDESolveOptions {
-    const known = ["rtol", "atol", "method", "record", "jumpT"];
-    for (const key of Object.keys(options)) {
-      if (!known.includes(key)) {
-        throw new TypeError(
-          `Unknown NeuralCDE option "${key}"; valid: ${known.join(", ")} ` +
-            `(and adjoint in lossAndGrads)`,
-        );
-      }
-    }
+    rejectUnknownKeys(
+      "NeuralCDE",
+      options,
+      SOLVE_OPTION_KEYS,
+      " (and adjoint, vjp in lossAndGrads)",
+    );
     return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   }
 

@@ -20,7 +20,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { checkPath, readPath } from "./control_path.ts";
+import { checkPath } from "./control_path.ts";
+import { readPath } from "./missing.ts";
 import { LinearInterpolation } from "./linear.ts";
 
 /**

@@ -8,16 +8,19 @@
  * that are not exactly 16000 samples long are dropped (34,975 clips remain of the real data
  * set, split 24,482 / 5,246 / 5,247). The same layout is written by
  * `synthetic_speech.ts`, which speaks the words with espeak-ng for machines without the data.
- * The WAV codec is `wav.ts`, the download `download.ts`, the split `split.ts`; the command line
+ * The WAV codec is `wav.ts`, the download `download.ts`, the split `split.ts`, the cache entry's
+ * files and checks `speech_cache.ts`; the command line
  * that prepares the data is `experiments/cde/data_main.ts` (`deno task speech-data`).
  *
  * @example Loading (here a directory made by the synthetic generator)
  * ```ts ignore
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { loadSpeechCommands } from "./speech_commands.ts";
  *
  * const data = await loadSpeechCommands({ dir: "data/speech_commands", seed: 0 });
- * console.log(data.train.X.shape, data.classes); // [24482, 161, 21], ["yes", "no", …]
+ * assert.deepEqual(data.train.X.shape, [24482, 161, 21]); // the real data set
+ * assert.deepEqual(data.classes.slice(0, 2), ["yes", "no"]);
  * tf.dispose([data.train, data.val, data.test]);
  * ```
  *
@@ -27,9 +30,18 @@ import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { frameCount, mfcc, type MfccConfig, mfccConfig, type MfccOptions } from "./mfcc.ts";
 import { decodeWav } from "./wav.ts";
-import { downloadSpeechCommands } from "./download.ts";
+import { downloadSpeechCommands, SpeechDataUnavailableError } from "./download.ts";
 import { stratifiedSplit } from "./split.ts";
-import { cacheKey, readCacheEntry, writeCacheEntry } from "../data/mod.ts";
+import {
+  cacheFiles,
+  type CacheMeta,
+  decodeCache,
+  type HostSplits,
+  type Settings,
+  type SplitName,
+  SPLITS,
+} from "./speech_cache.ts";
+import { cacheKey, readCacheEntry, sha256File, writeCacheEntry } from "../data/mod.ts";
 
 /** The ten command words, in label order: `yes` is 0, …, `go` is 9. */
 export const SPEECH_COMMANDS_CLASSES: readonly string[] = Object.freeze([
@@ -51,8 +63,9 @@ export const SAMPLE_RATE = 16000;
 /** Length of a kept clip in samples (one second); other lengths are dropped. */
 export const CLIP_SAMPLES = 16000;
 
-/** Bumped whenever the cached format or the preprocessing changes. */
-const CACHE_FORMAT = 1;
+/** Bumped whenever the cached format or the preprocessing changes (2: keyed by the WAV files'
+ * SHA-256, dropped clips named). */
+const CACHE_FORMAT = 2;
 
 /** Added to the training standard deviation before dividing, as in the reference code. */
 const NORM_EPS = 1e-5;
@@ -114,7 +127,10 @@ export interface SpeechCommandsData {
   std: number[];
   /** Clips dropped because their length was not 16000 samples. */
   dropped: number;
-  /** Hash of the source listing and every setting; names the cache entry. */
+  /** Those clips, as paths relative to `dir` (`yes/short.wav`), sorted. */
+  droppedFiles: string[];
+  /** Hash of every source file's path and SHA-256 and of every setting; names the cache
+   * entry. */
   key: string;
   /** Whether the splits came from the disk cache. */
   fromCache: boolean;
@@ -126,41 +142,71 @@ interface SourceFile {
   path: string;
   rel: string;
   size: number;
+  sha256: string;
   label: number;
 }
 
-async function listSource(dir: string): Promise<SourceFile[]> {
-  const files: SourceFile[] = [];
+/** The word folder `folder`'s `.wav` names, sorted; a clear error when it is missing or not a
+ * folder. */
+async function wavNames(dir: string, folder: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(folder)) {
+      if (e.isFile && e.name.toLowerCase().endsWith(".wav")) names.push(e.name);
+    }
+  } catch (e) {
+    const top = await Deno.stat(dir).then((s) => s.isDirectory ? "" : "a file", () => "missing");
+    const words = SPEECH_COMMANDS_CLASSES.join(", ");
+    if (top === "a file") {
+      throw new Error(
+        `${dir} is a file, not a folder: give the folder that holds the word folders (${words})`,
+      );
+    }
+    if (top === "missing") {
+      throw new SpeechDataUnavailableError(dir, `${dir} not found (no Speech Commands)`, "folders");
+    }
+    if (e instanceof Deno.errors.NotFound) {
+      throw new SpeechDataUnavailableError(
+        dir,
+        `${folder} not found: ${dir} does not hold Speech Commands (it needs one folder per ` +
+          `word: ${SPEECH_COMMANDS_CLASSES.join(", ")})`,
+        "folders",
+      );
+    }
+    if (e instanceof Deno.errors.NotADirectory || (await isFile(folder))) {
+      throw new Error(
+        `${folder} is a file, not a folder: ${dir} must hold one folder of .wav clips per word ` +
+          `(${SPEECH_COMMANDS_CLASSES.join(", ")}); move or rename that file`,
+      );
+    }
+    throw e;
+  }
+  if (names.length === 0) throw new Error(`${folder} holds no .wav files`);
+  return names.sort();
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Every clip of the ten word folders with its size and SHA-256 (each file read once). */
+async function listSource(dir: string, log: (message: string) => void): Promise<SourceFile[]> {
+  const listed: Omit<SourceFile, "size" | "sha256">[] = [];
   for (const [label, word] of SPEECH_COMMANDS_CLASSES.entries()) {
     const folder = join(dir, word);
-    const names: string[] = [];
-    try {
-      for await (const e of Deno.readDir(folder)) {
-        if (e.isFile && e.name.toLowerCase().endsWith(".wav")) names.push(e.name);
-      }
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) {
-        throw new Error(
-          `${folder} not found: ${dir} does not hold Speech Commands (it needs one folder per ` +
-            `word: ${SPEECH_COMMANDS_CLASSES.join(", ")}). Pass download: true (--download) on a ` +
-            `machine with internet, or generate a synthetic set with espeak-ng ` +
-            `(models/cde/synthetic_speech.ts): deno task speech-data synthetic --out ${dir}`,
-        );
-      }
-      throw e;
+    for (const name of await wavNames(dir, folder)) {
+      listed.push({ path: join(folder, name), rel: `${word}/${name}`, label });
     }
-    if (names.length === 0) throw new Error(`${folder} holds no .wav files`);
-    names.sort();
-    const sizes = await mapLimit(
-      names,
-      32,
-      async (name) => (await Deno.stat(join(folder, name))).size,
-    );
-    names.forEach((name, i) => {
-      files.push({ path: join(folder, name), rel: `${word}/${name}`, size: sizes[i], label });
-    });
   }
-  return files;
+  const started = performance.now();
+  const digests = await mapLimit(listed, 16, (f) => sha256File(f.path));
+  const secs = (performance.now() - started) / 1000;
+  if (secs > 1) log(`hashed ${listed.length} clips in ${secs.toFixed(1)} s`);
+  return listed.map((f, i) => ({ ...f, size: digests[i].bytes, sha256: digests[i].sha256 }));
 }
 
 /** `fn` over `items` with at most `limit` calls in flight; results in input order. */
@@ -181,111 +227,19 @@ async function mapLimit<T, R>(
   return out;
 }
 
-interface Settings {
-  seed: number;
-  trainFraction: number;
-  valFraction: number;
-  mfcc: Omit<MfccConfig, "chunkSize">;
-}
-
-interface CacheMeta {
-  format: number;
-  key: string;
-  classes: string[];
-  times: number[];
-  mean: number[];
-  std: number[];
-  dropped: number;
-  channels: number;
-  sizes: { train: number; val: number; test: number };
-  settings: Settings;
-  source: { files: number; bytes: number };
-}
-
-const SPLITS = ["train", "val", "test"] as const;
-type SplitName = typeof SPLITS[number];
-
-interface HostSplits {
-  X: Record<SplitName, Float32Array>;
-  y: Record<SplitName, Int32Array>;
-}
-
-/** The files of a cache entry: each split's features and labels, little-endian. */
-function cacheFiles(host: HostSplits): Record<string, Uint8Array> {
-  const files: Record<string, Uint8Array> = {};
-  for (const s of SPLITS) {
-    files[`${s}_X.f32`] = toLittleEndianBytes(host.X[s]);
-    files[`${s}_y.i32`] = toLittleEndianBytes(host.y[s]);
-  }
-  return files;
-}
-
-/** The splits of a verified cache entry; throws (the reason) on sizes that do not match the
- * metadata, labels outside the classes, or features that are not finite. */
-function decodeCache(meta: CacheMeta, files: ReadonlyMap<string, Uint8Array>): HostSplits {
-  const frames = meta.times.length, classes = meta.classes.length;
-  const host: HostSplits = { X: {} as HostSplits["X"], y: {} as HostSplits["y"] };
-  for (const s of SPLITS) {
-    const xb = files.get(`${s}_X.f32`), yb = files.get(`${s}_y.i32`);
-    if (xb === undefined || yb === undefined) throw new Error(`the ${s} split's files are missing`);
-    const n = meta.sizes[s];
-    if (xb.byteLength !== n * frames * meta.channels * 4 || yb.byteLength !== n * 4) {
-      throw new Error(
-        `the ${s} split's files do not hold ${n} clips of ${frames}×${meta.channels}`,
-      );
-    }
-    const X = littleEndianFloat32(xb), y = littleEndianInt32(yb);
-    const label = y.findIndex((c) => !(c >= 0 && c < classes));
-    if (label >= 0) {
-      throw new Error(`${s}_y.i32 holds label ${y[label]} at ${label}, not in 0…${classes - 1}`);
-    }
-    const value = X.findIndex((v) => !Number.isFinite(v));
-    if (value >= 0) throw new Error(`${s}_X.f32 holds ${X[value]} at ${value}`);
-    host.X[s] = X;
-    host.y[s] = y;
-  }
-  return host;
-}
-
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-function littleEndianFloat32(bytes: Uint8Array): Float32Array {
-  if (LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) {
-    return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-  }
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return Float32Array.from({ length: bytes.byteLength / 4 }, (_, i) => v.getFloat32(4 * i, true));
-}
-
-function littleEndianInt32(bytes: Uint8Array): Int32Array {
-  if (LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) {
-    return new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-  }
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return Int32Array.from({ length: bytes.byteLength / 4 }, (_, i) => v.getInt32(4 * i, true));
-}
-
-function toLittleEndianBytes(a: Float32Array | Int32Array): Uint8Array {
-  if (LITTLE_ENDIAN) return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  const out = new Uint8Array(a.byteLength);
-  const v = new DataView(out.buffer);
-  a.forEach((x, i) =>
-    a instanceof Float32Array ? v.setFloat32(4 * i, x, true) : v.setInt32(4 * i, x, true)
-  );
-  return out;
-}
-
-/** Reads, decodes and featurises the clips; returns the kept clips' MFCCs and labels. */
+/** Reads, decodes and featurises the clips; returns the kept clips' MFCCs and labels and the
+ * dropped clips' relative paths. */
 async function featurise(
   files: SourceFile[],
   cfg: MfccConfig,
   frames: number,
   log: (message: string) => void,
-): Promise<{ features: Float32Array; labels: Int32Array; dropped: number }> {
+): Promise<{ features: Float32Array; labels: Int32Array; droppedFiles: string[] }> {
   const perClip = frames * cfg.nMfcc;
   const features = new Float32Array(files.length * perClip);
   const labels = new Int32Array(files.length);
-  let kept = 0, dropped = 0;
+  let kept = 0;
+  const droppedFiles: string[] = [];
   const chunk = 512;
   const started = performance.now();
   for (let start = 0; start < files.length; start += chunk) {
@@ -295,11 +249,17 @@ async function featurise(
       if (clip.sampleRate !== SAMPLE_RATE) {
         throw new Error(`${f.path}: sample rate ${clip.sampleRate} Hz, expected ${SAMPLE_RATE}`);
       }
+      if (clip.declaredSamples > clip.samples.length) {
+        throw new Error(
+          `${f.path} is truncated: its header declares ${clip.declaredSamples} samples, the ` +
+            `file holds ${clip.samples.length}; fetch it again or delete it`,
+        );
+      }
       return clip.samples;
     });
     const keep = batch.map((_, i) => clips[i].length === CLIP_SAMPLES);
+    batch.forEach((f, i) => keep[i] || droppedFiles.push(f.rel));
     const n = keep.filter(Boolean).length;
-    dropped += batch.length - n;
     if (n > 0) {
       const signals = new Float32Array(n * CLIP_SAMPLES);
       let j = 0;
@@ -311,11 +271,12 @@ async function featurise(
         j++;
       });
       const x = tf.tensor2d(signals, [n, CLIP_SAMPLES]);
-      const m = mfcc(x, cfg);
+      let m: tf.Tensor3D | undefined;
       try {
+        m = await mfcc(x, cfg);
         features.set(await m.data() as Float32Array, kept * perClip);
       } finally {
-        tf.dispose([x, m]);
+        tf.dispose([x, ...(m ? [m] : [])]);
       }
       kept += n;
     }
@@ -326,8 +287,15 @@ async function featurise(
   return {
     features: features.subarray(0, kept * perClip),
     labels: labels.subarray(0, kept),
-    dropped,
+    droppedFiles: droppedFiles.sort(),
   };
+}
+
+/** `names` for a message: all of them up to `max`, else the first `max` and how many more. */
+function listNames(names: string[], max = 5): string {
+  return names.length <= max
+    ? names.join(", ")
+    : `${names.slice(0, max).join(", ")} and ${names.length - max} more`;
 }
 
 /** Per-channel mean and unbiased std over the given clips (NaNs ignored), in float64. */
@@ -372,26 +340,39 @@ function channelStats(
  * giving `[N, 161, 21]` float32, and int32 labels `0 … 9` in {@linkcode SPEECH_COMMANDS_CLASSES}
  * order. The split is {@linkcode stratifiedSplit} (70/15/15 by default) with `seed`.
  *
+ * Clips that are not exactly 16000 samples long are dropped, as the experiment does (the real
+ * data set has about 3,500 shorter ones); they are listed in `droppedFiles` and named in the
+ * log. A damaged file is an error naming it, never dropped silently: one that is not a WAV
+ * file, not 16 kHz 16-bit mono, or truncated (its header declares more samples than it holds).
+ *
  * The result is cached under `cacheDir` in a folder named by a SHA-256 key over the source
- * listing (every kept-class file's relative path and size), the seed, the split fractions and
- * the MFCC settings; a later call with the same key reads the cache (plain little-endian
+ * (every kept-class file's relative path and the SHA-256 of its bytes, each file read once per
+ * call: about 0.15 ms a clip, some 5 s for the 35k clips of the real set), the seed, the split fractions and the
+ * MFCC settings; a later call with the same key reads the cache (plain little-endian
  * float32/int32 files, an entry of `models/data/cache.ts`) instead of recomputing, and any
- * change gives a new key. The entry is checked on reading (every file's size and SHA-256,
- * labels in range, finite features); an unusable one is reported through `warn` and rebuilt.
+ * change (a clip added, removed or altered, even at the same size) gives a new key. The entry
+ * is checked on reading (every file's size and SHA-256, the metadata against the settings,
+ * labels in `0…9`, finite features); an unusable one is reported through `warn` in one line
+ * naming the entry and the file at fault, and rebuilt.
  * Features are computed on the active tfjs backend (`wasm` is about 15× faster than `cpu`).
  *
  * @example
  * ```ts ignore
+ * import assert from "node:assert/strict";
  * import { loadSpeechCommands } from "./speech_commands.ts";
  *
  * const data = await loadSpeechCommands({ dir: "data/speech_commands", download: true });
- * console.log(data.train.X.shape, data.fromCache);
+ * assert.equal(data.dropped, data.droppedFiles.length); // clips not 16000 samples long
+ * const again = await loadSpeechCommands({ dir: "data/speech_commands" });
+ * assert.equal(again.fromCache, true); // the checked cache entry
  * ```
  *
  * @param options Source directory, cache, seed and settings.
  * @returns The three splits as tensors (the caller disposes them) and their metadata.
- * @throws {Error} If `dir` lacks a word folder (and `download` is off or fails), a file is not
- *   16 kHz 16-bit mono PCM, or no clip of some class is 16000 samples long.
+ * @throws {SpeechDataUnavailableError} If `dir` lacks a word folder and `download` is off, or
+ *   the download cannot reach the server (the message says what to do instead).
+ * @throws {Error} If a word's entry in `dir` is a file, a file is not 16 kHz 16-bit mono PCM or
+ *   is truncated, or no clip of some class is 16000 samples long.
  */
 export async function loadSpeechCommands(
   options: SpeechCommandsOptions,
@@ -420,7 +401,7 @@ export async function loadSpeechCommands(
     if (missing.some(Boolean)) await downloadSpeechCommands({ dir, log });
   }
 
-  const files = await listSource(dir);
+  const files = await listSource(dir, log);
   const { chunkSize: _, ...mfccSettings } = cfg;
   const settings: Settings = { seed, trainFraction, valFraction, mfcc: mfccSettings };
   const key = await cacheKey({
@@ -428,7 +409,7 @@ export async function loadSpeechCommands(
     classes: SPEECH_COMMANDS_CLASSES,
     normEps: NORM_EPS,
     settings,
-    files: files.map((f) => [f.rel, f.size]),
+    files: files.map((f) => [f.rel, f.sha256]),
   });
   const cachePath = cacheDir === null
     ? null
@@ -438,15 +419,17 @@ export async function loadSpeechCommands(
 
   let meta: CacheMeta;
   let host: HostSplits;
-  const cached = cachePath === null
-    ? undefined
-    : await readCacheEntry(cachePath, key, { decode: decodeCache, warn: options.warn });
+  const cached = cachePath === null ? undefined : await readCacheEntry(cachePath, key, {
+    decode: (m: CacheMeta, f) =>
+      decodeCache(m, f, { classes: SPEECH_COMMANDS_CLASSES, frames, channels, nMfcc: cfg.nMfcc }),
+    warn: options.warn,
+  });
   if (cached) {
     ({ meta, value: host } = cached);
     log(`loaded cached splits from ${cachePath}`);
   } else {
     log(`preprocessing ${files.length} clips from ${dir} on the ${tf.getBackend()} backend`);
-    const { features, labels, dropped } = await featurise(files, cfg, frames, log);
+    const { features, labels, droppedFiles } = await featurise(files, cfg, frames, log);
     for (const [c, word] of SPEECH_COMMANDS_CLASSES.entries()) {
       if (!labels.includes(c)) throw new Error(`${join(dir, word)}: no clip of 16000 samples`);
     }
@@ -477,14 +460,18 @@ export async function loadSpeechCommands(
       times: Array.from({ length: frames }, (_, t) => t),
       mean,
       std,
-      dropped,
+      dropped: droppedFiles.length,
+      droppedFiles,
       channels,
       sizes: { train: idx.train.length, val: idx.val.length, test: idx.test.length },
       settings,
       source: { files: files.length, bytes: files.reduce((a, f) => a + f.size, 0) },
     };
+    const dropped = droppedFiles.length === 0
+      ? ""
+      : ` (dropped ${droppedFiles.length} not 16000 samples long: ${listNames(droppedFiles)})`;
     log(
-      `kept ${labels.length} clips (dropped ${dropped} not 16000 samples long); split ` +
+      `kept ${labels.length} clips${dropped}; split ` +
         `${idx.train.length} / ${idx.val.length} / ${idx.test.length}`,
     );
     if (cachePath !== null) {
@@ -505,6 +492,7 @@ export async function loadSpeechCommands(
     mean: meta.mean,
     std: meta.std,
     dropped: meta.dropped,
+    droppedFiles: meta.droppedFiles,
     key,
     fromCache: cached !== undefined,
     cachePath,

@@ -17,12 +17,22 @@
  * (`deno task speech-data synthetic --out DIR --count N --seed S`); {@linkcode ensureSyntheticSpeech}
  * keeps a set as a checked cache entry (made once, verified when reused).
  *
- * @example Generate a few clips (needs espeak-ng)
- * ```ts ignore
- * import { generateSyntheticSpeech } from "./synthetic_speech.ts";
+ * @example Generate a few clips (where espeak-ng is installed)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { decodeWav } from "./wav.ts";
+ * import { espeakAvailable, generateSyntheticSpeech } from "./synthetic_speech.ts";
  *
- * const result = await generateSyntheticSpeech({ out: "data/synthetic_speech", count: 100 });
- * console.log(result.perClass); // [10, 10, …]
+ * if (await espeakAvailable()) {
+ *   const out = await Deno.makeTempDir();
+ *   const result = await generateSyntheticSpeech({ out, count: 10 });
+ *   assert.deepEqual(result.perClass, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]); // one clip per word
+ *   assert.equal(result.files[3], "down/synth_s0_00003.wav");
+ *   const clip = decodeWav(await Deno.readFile(join(out, result.files[3])));
+ *   assert.deepEqual([clip.sampleRate, clip.samples.length], [16000, 16000]);
+ *   await Deno.remove(out, { recursive: true });
+ * }
  * ```
  *
  * @module
@@ -157,8 +167,7 @@ async function speak(
   try {
     out = await new Deno.Command(espeak, { args, stdout: "piped", stderr: "piped" }).output();
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new Error(missingEspeak(espeak));
-    throw e;
+    throw new Error(cannotRun(espeak, e) ?? String(e));
   }
   const err = new TextDecoder().decode(out.stderr).trim();
   if (!out.success || out.stdout.length <= 44) {
@@ -168,9 +177,37 @@ async function speak(
   return { rate: clip.sampleRate, x: Float32Array.from(clip.samples, (v) => v / 32768) };
 }
 
-function missingEspeak(espeak: string): string {
-  return `${espeak} not found: the synthetic speech generator needs espeak-ng ` +
-    `(Debian/Ubuntu: apt-get install espeak-ng; macOS: brew install espeak-ng)`;
+/** Why `espeak` could not be started (the error of `Deno.Command`), in one line saying what
+ * to do; `undefined` for an error of another kind. A missing Deno permission is reported as
+ * such, not as a missing program. */
+function cannotRun(espeak: string, error: unknown): string | undefined {
+  if (error instanceof Deno.errors.NotCapable) {
+    return `${espeak} cannot be run: this Deno process lacks the run permission for it; ` +
+      `run deno with --allow-run=${espeak} (or -A)`;
+  }
+  if (error instanceof Deno.errors.NotFound) {
+    return `${espeak} not found: the synthetic speech generator needs espeak-ng ` +
+      `(Debian/Ubuntu: apt-get install espeak-ng; macOS: brew install espeak-ng)`;
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return `${espeak} cannot be run: the system denies it (${(error as Error).message}); ` +
+      `check that it is an executable program`;
+  }
+  return undefined;
+}
+
+/** `undefined` when `espeak --version` runs, else why not (one line with what to do). */
+async function probeEspeak(espeak: string): Promise<string | undefined> {
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command(espeak, { args: ["--version"], stdout: "null", stderr: "piped" })
+      .output();
+  } catch (e) {
+    return cannotRun(espeak, e) ?? `${espeak} cannot be run: ${e}`;
+  }
+  if (out.success) return undefined;
+  const err = new TextDecoder().decode(out.stderr).trim();
+  return `${espeak} --version failed (exit ${out.code})${err ? `: ${err}` : ""}`;
 }
 
 /** Standard normal samples (Box–Muller) from a seeded stream. */
@@ -244,30 +281,23 @@ export function composeClip(speech: Float32Array, recipe: ClipRecipe): Int16Arra
 // Generation
 
 /**
- * Whether the espeak-ng program can be run.
+ * Whether the espeak-ng program can be run: installed, and allowed by this process's Deno
+ * permissions (`--allow-run`). The generator itself says which of the two is missing.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { espeakAvailable } from "./synthetic_speech.ts";
  *
- * console.log(await espeakAvailable()); // true where espeak-ng is installed
+ * assert.equal(await espeakAvailable("no-such-espeak-ng-program"), false);
+ * assert.equal(typeof (await espeakAvailable()), "boolean"); // true where espeak-ng is installed
  * ```
  *
  * @param espeak Program name or path. Default `"espeak-ng"`.
  * @returns True if `espeak --version` runs successfully.
  */
 export async function espeakAvailable(espeak = "espeak-ng"): Promise<boolean> {
-  try {
-    const out = await new Deno.Command(espeak, {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .output();
-    return out.success;
-  } catch {
-    return false;
-  }
+  return (await probeEspeak(espeak)) === undefined;
 }
 
 /** Options of {@linkcode generateSyntheticSpeech}. */
@@ -306,18 +336,23 @@ export interface SyntheticSpeechResult {
  *
  * @example
  * ```ts ignore
+ * import assert from "node:assert/strict";
  * import { generateSyntheticSpeech } from "./synthetic_speech.ts";
  *
- * await generateSyntheticSpeech({
+ * const seen: number[] = [];
+ * const result = await generateSyntheticSpeech({
  *   out: "data/synthetic_speech",
- *   count: 3000,
- *   onProgress: (done, total) => done % 500 === 0 && console.log(`${done}/${total}`),
+ *   count: 3000, // 2–4 minutes on 2 cores
+ *   onProgress: (done, total) => done % 500 === 0 && seen.push(done / total),
  * });
+ * assert.deepEqual(result.perClass, new Array(10).fill(300));
+ * assert.equal(seen.at(-1), 1);
  * ```
  *
  * @param options Where, how many, seed and parallelism.
  * @returns The clips written and the time taken.
- * @throws {Error} If espeak-ng is missing or fails, or on bad options.
+ * @throws {Error} If espeak-ng is missing, not permitted (`--allow-run`) or fails, or on bad
+ *   options.
  */
 export async function generateSyntheticSpeech(
   options: SyntheticSpeechOptions,
@@ -342,7 +377,8 @@ export async function generateSyntheticSpeech(
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(`generateSyntheticSpeech: concurrency must be a positive integer`);
   }
-  if (!(await espeakAvailable(espeak))) throw new Error(missingEspeak(espeak));
+  const unavailable = await probeEspeak(espeak);
+  if (unavailable !== undefined) throw new Error(unavailable);
   const started = performance.now();
   for (const word of SPEECH_COMMANDS_CLASSES) {
     await Deno.mkdir(join(out, word), { recursive: true });
@@ -417,21 +453,26 @@ interface SyntheticMeta {
 /**
  * The folder of a synthetic Speech Commands set of `count` clips spoken by espeak-ng
  * ({@linkcode generateSyntheticSpeech}), `<dataDir>/synthetic-<count>-<seed>`, kept as an entry
- * of the data cache (`models/data/cache.ts`): reused when the set there is complete and every
- * clip has the size and SHA-256 its manifest records; else (no set, an interrupted generation,
+ * of the data cache (`models/data/cache.ts`): reused when the set there is complete, every
+ * clip has the size and SHA-256 its manifest records and no other clip was added; else (no set, an interrupted generation,
  * a damaged clip — reported through `warn`) generated into a temporary folder, 10–25 clips a
  * second on 2 cores, and renamed into place.
  *
  * @example
  * ```ts ignore
+ * import assert from "node:assert/strict";
  * import { ensureSyntheticSpeech } from "./synthetic_speech.ts";
- * const { dir, generated, seconds } = await ensureSyntheticSpeech({ count: 2000 });
- * console.log(dir, generated, seconds); // data/synthetic-2000-0 true 210.3 (false 0 later)
+ *
+ * const first = await ensureSyntheticSpeech({ count: 2000 }); // about 2–3 minutes, once
+ * assert.equal(first.dir, "data/synthetic-2000-0");
+ * const again = await ensureSyntheticSpeech({ count: 2000 }); // verified and reused
+ * assert.deepEqual(again, { dir: first.dir, generated: false, seconds: 0 });
  * ```
  *
  * @param options How many clips, their seed, and where.
  * @returns The folder, whether it was generated now, and the seconds that took.
- * @throws {Error} If espeak-ng is missing or fails, or on bad options.
+ * @throws {Error} If espeak-ng is missing, not permitted (`--allow-run`) or fails, or on bad
+ *   options.
  */
 export async function ensureSyntheticSpeech(
   options: EnsureSyntheticOptions,
@@ -453,6 +494,16 @@ export async function ensureSyntheticSpeech(
     decode: (meta: SyntheticMeta) => {
       if (meta.count !== count || meta.seed !== seed) {
         throw new Error(`it holds ${meta.count} clips of seed ${meta.seed}`);
+      }
+      // The manifest covers the clips it lists; a clip added beside them would be loaded too.
+      for (const [label, word] of SPEECH_COMMANDS_CLASSES.entries()) {
+        const wavs = [...Deno.readDirSync(join(dir, word))]
+          .filter((e) => e.name.toLowerCase().endsWith(".wav")).length;
+        if (wavs !== meta.perClass?.[label]) {
+          throw new Error(
+            `${word}/ holds ${wavs} .wav files, the set has ${meta.perClass?.[label]}`,
+          );
+        }
       }
       return meta;
     },

@@ -12,6 +12,10 @@ export interface WavClip {
   sampleRate: number;
   /** The samples as signed 16-bit integers. */
   samples: Int16Array;
+  /** Samples the header's `data` chunk declares. More than `samples.length` means the file
+   * is cut off (a truncated copy), or a stream whose header leaves the size open (espeak-ng's
+   * `--stdout` declares about 2³⁰ samples). */
+  declaredSamples: number;
 }
 
 /**
@@ -25,12 +29,16 @@ export interface WavClip {
  * const clip = decodeWav(encodeWav(Int16Array.from([0, 1, -32768, 32767]), 16000));
  * assert.equal(clip.sampleRate, 16000);
  * assert.deepEqual(Array.from(clip.samples), [0, 1, -32768, 32767]);
+ * assert.equal(clip.declaredSamples, 4);
+ * const cut = decodeWav(encodeWav(new Int16Array(100)).subarray(0, 44 + 60)); // truncated
+ * assert.deepEqual([cut.samples.length, cut.declaredSamples], [30, 100]);
  * assert.throws(() => decodeWav(new Uint8Array(10), "x.wav"), /x\.wav: not a WAV file/);
  * ```
  *
  * @param bytes The file's bytes.
  * @param name Named in error messages (e.g. the path).
- * @returns The sample rate and the samples.
+ * @returns The sample rate, the samples, and how many the header declares (a file cut off
+ *   short gives the samples it holds: compare with `declaredSamples`).
  * @throws {Error} If the bytes are not a little-endian RIFF WAV file of 16-bit PCM mono audio.
  */
 export function decodeWav(bytes: Uint8Array, name = "WAV data"): WavClip {
@@ -58,11 +66,12 @@ export function decodeWav(bytes: Uint8Array, name = "WAV data"): WavClip {
         `${fmt.bitsPerSample} bits, ${fmt.numChannels} channel(s)`,
     );
   }
-  const raw = (wav.data as { samples: Uint8Array }).samples;
+  const data = wav.data as { samples: Uint8Array; chunkSize: number };
+  const raw = data.samples;
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const samples = new Int16Array(raw.byteLength >> 1);
   for (let i = 0; i < samples.length; i++) samples[i] = view.getInt16(2 * i, true);
-  return { sampleRate: fmt.sampleRate, samples };
+  return { sampleRate: fmt.sampleRate, samples, declaredSamples: Math.floor(data.chunkSize / 2) };
 }
 
 /**

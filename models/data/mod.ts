@@ -24,6 +24,8 @@ export {
   type CacheManifest,
   readCacheEntry,
   type ReadCacheOptions,
+  sha256File,
   sha256Hex,
+  sweepStaleCacheWrites,
   writeCacheEntry,
 } from "./cache.ts";

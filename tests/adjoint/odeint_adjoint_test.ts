@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { adjointValueAndGrads, odeintAdjoint } from "../../adjoint/mod.ts";
+import { adjointValueAndGrads, odeintAdjoint, withVjp } from "../../adjoint/mod.ts";
 import { odeint, odeintSync } from "../../solvers/mod.ts";
 import { assertClose, values } from "../helpers.ts";
 
@@ -142,6 +142,9 @@ Deno.test("neural field: adjoint gradients agree with discretise-then-optimise a
 Deno.test("the seminorm saves backward work on torchdiffeq's norm test field, same gradients", async () => {
   // torchdiffeq's test: f = tanh(Linear(1024→2)(tanh(Linear(2→1024)(y))))·sin(2t), y0 = [1, 2],
   // t ∈ [0, 1], L = Σ y(1). Weights drawn like torch's default Linear init (U(±1/√fan_in)).
+  // At the default tolerances (rtol 1e-4, atol 1e-6: torchdiffeq's 1e-6 gives equal counts in
+  // float32 here) the parameter adjoints' error sets the default norm's steps: 32 backward
+  // evaluations against the seminorm's 20 on the cpu backend.
   const lin = (i: number, o: number, seed: number) => [
     tf.variable(tf.randomUniform([i, o], -1 / Math.sqrt(i), 1 / Math.sqrt(i), "float32", seed)),
     tf.variable(tf.randomUniform([o], -1 / Math.sqrt(i), 1 / Math.sqrt(i), "float32", seed + 1)),
@@ -156,25 +159,27 @@ Deno.test("the seminorm saves backward work on torchdiffeq's norm test field, sa
   const y0 = tf.tensor2d([[1, 2]]);
   const dLdys = tf.tensor3d([[[0, 0]], [[1, 1]]]);
   const results: { nfe: number; grads: number[][] }[] = [];
-  for (const norm of ["default", "seminorm"] as const) {
-    const sol = await odeintAdjoint(f, y0, [0, 1], params, {
-      rtol: 1e-6,
-      atol: 1e-6,
-      adjoint: { norm },
-    });
+  const runs = [["default", {}], ["seminorm", {}], ["default", {
+    rtol: 1e-6,
+    atol: 1e-7,
+  }]] as const;
+  for (const [norm, tol] of runs) {
+    const sol = await odeintAdjoint(f, y0, [0, 1], params, { ...tol, adjoint: { norm } });
     const g = await sol.backward(dLdys);
     results.push({ nfe: g.stats.nfe, grads: await Promise.all(g.params.map(values)) });
     tf.dispose([sol.ys, g.y0, g.params]);
   }
-  const [full, semi] = results;
-  assert.ok(semi.nfe <= full.nfe, `seminorm NFE ${semi.nfe} > default ${full.nfe}`);
-  console.log(`backward NFE: default ${full.nfe}, seminorm ${semi.nfe}`);
-  // Both solves meet tolerance 1e-6 on the state and its adjoint; the parameter adjoints of the
-  // seminorm solve are not error-controlled, but their integrands are smooth: 1e-3 relative to
-  // the largest gradient entry.
-  full.grads.forEach((gf, k) => {
-    const scale = Math.max(...gf.map(Math.abs));
-    assertClose(semi.grads[k], gf, { rtol: 0, atol: 1e-3 * scale }, `param ${k}`);
+  const [full, semi, reference] = results;
+  // Strict, with a margin: at least a fifth fewer evaluations (a seminorm equal to the default
+  // norm would give the same count).
+  assert.ok(semi.nfe <= 0.8 * full.nfe, `seminorm NFE ${semi.nfe} vs default ${full.nfe}`);
+  // Against a solve at rtol 1e-6: rtol 1e-4 on the state and its adjoint gives the gradients to
+  // ~1e-3 of their largest entry under either norm (the seminorm leaves the parameter adjoints
+  // uncontrolled, but their integrands are smooth).
+  reference.grads.forEach((gr, k) => {
+    const scale = Math.max(...gr.map(Math.abs));
+    assertClose(full.grads[k], gr, { rtol: 0, atol: 2e-3 * scale }, `default, param ${k}`);
+    assertClose(semi.grads[k], gr, { rtol: 0, atol: 2e-3 * scale }, `seminorm, param ${k}`);
   });
   tf.dispose([y0, dLdys, params]);
 });
@@ -301,4 +306,77 @@ Deno.test("errors: bad dL/dys, seminorm on a forward solve, bad options; no leak
   await assert.rejects(sol2.backward(g), /field failed/);
   assert.equal(tf.memory().numTensors, n, "tensors leaked by a failed backward");
   tf.dispose([sol.ys, sol2.ys, g, theta, y0]);
+});
+
+Deno.test("bad input is named before work: NaN in dL/dys, bad adjoint tolerances, unlisted variables", async () => {
+  const theta = tf.variable(tf.scalar(-1), true, "adj_err_theta");
+  const hidden = tf.variable(tf.scalar(0.5), true, "adj_err_hidden");
+  const y0 = tf.tensor([1, 2]);
+  let calls = 0;
+  const f = (_t: number, y: tf.Tensor) => (calls++, tf.mul(theta, y));
+  // NaN in the cotangents names dL/dys and where, not y0 (and nothing leaks).
+  const sol = await odeintAdjoint(f, y0, [0, 0.5, 1], [theta]);
+  const nan = tf.tensor([[0, 0], [1, NaN], [1, 1]]);
+  const n0 = tf.memory().numTensors;
+  await assert.rejects(
+    sol.backward(nan),
+    /dL\/dys contains NaN or Inf: 1 entries at output time ts\[1\] = 0.5/,
+  );
+  assert.equal(tf.memory().numTensors, n0, "a rejected dL/dys leaked tensors");
+  const tuple = await odeintAdjoint((_t, [a, b]) => [b, a], [y0, y0], [0, 1], []);
+  const inf = [tf.zeros([2, 2]), tf.tensor([[0, 0], [Infinity, 0]])];
+  const n = tf.memory().numTensors;
+  await assert.rejects(tuple.backward(inf), /ts\[1\] = 1 \(state part 1\)/);
+  assert.equal(tf.memory().numTensors, n, "a rejected dL/dys leaked tensors");
+  // Backward tolerances are checked before the forward solve runs (f never called).
+  calls = 0;
+  await assert.rejects(
+    odeintAdjoint(f, y0, [0, 1], [theta], { adjoint: { rtol: -1 } }),
+    /rtol must be ≥ 0, got -1/,
+  );
+  await assert.rejects(
+    odeintAdjoint(f, y0, [0, 1], [theta], { adjoint: { atol: NaN } }),
+    /atol must be ≥ 0, got NaN/,
+  );
+  await assert.rejects(
+    odeintAdjoint(f, y0, [0, 1], [theta], { adjoint: { method: "rk5" as never } }),
+    /rk5/,
+  );
+  const perElement = tf.tensor([1e-5, 1e-4]);
+  await assert.rejects(
+    odeintAdjoint(f, y0, [0, 1], [theta], { rtol: perElement }),
+    /per-component rtol .* applies to the forward solve only.*adjoint: \{ rtol: <number> \}/,
+  );
+  perElement.dispose();
+  assert.equal(calls, 0, "the forward solve ran before the adjoint options were checked");
+  // A trainable variable f reads but params leaves out: named at the first backward evaluation.
+  const g = (_t: number, y: tf.Tensor) => tf.mul(tf.mul(theta, hidden), y);
+  const sol2 = await odeintAdjoint(g, y0, [0, 1], [theta]);
+  const ones = tf.ones([2, 2]);
+  const m = tf.memory().numTensors;
+  await assert.rejects(
+    sol2.backward(ones),
+    /f reads the trainable variable "adj_err_hidden", not in params.*Add it to odeintAdjoint's params/,
+  );
+  assert.equal(tf.memory().numTensors, m, "the unlisted-variable error leaked tensors");
+  // Tuple states take the same check; a frozen variable (trainable = false) is no error.
+  const sol3 = await odeintAdjoint((_t, [a, b]) => [tf.mul(hidden, b), a], [y0, y0], [0, 1], []);
+  await assert.rejects(sol3.backward([ones, ones]), /"adj_err_hidden", not in params/);
+  hidden.trainable = false;
+  const g2 = await sol2.backward(ones);
+  // y' = θ·h·y with θh = −0.5: L = Σ y(1) → dL/dθ = h·Σ y0·e^{θh} = 0.5·3·e^{−0.5}.
+  assertClose(await values(g2.params[0]), [1.5 * Math.exp(-0.5)], { rtol: 1e-3 }, "dL/dθ");
+  // A field with its own VJP: its trainable parameters left out of params are rejected up front.
+  const field = withVjp((_t, y: tf.Tensor) => tf.mul(theta, y), [theta], (_t, y, a) => ({
+    value: tf.mul(theta, y),
+    y: tf.mul(theta, a),
+    params: [tf.sum(tf.mul(a, y))],
+  }));
+  calls = 0;
+  await assert.rejects(
+    odeintAdjoint(field, y0, [0, 1], []),
+    /params leaves out the field's trainable variable\(s\) "adj_err_theta"/,
+  );
+  tf.dispose([sol.ys, tuple.ys, sol2.ys, sol3.ys, g2.y0, g2.params, nan, inf, ones]);
+  tf.dispose([theta, hidden, y0]);
 });

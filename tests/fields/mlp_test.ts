@@ -223,3 +223,35 @@ Deno.test("odeintAdjoint: a parameter the field does not read gets zeros (tape a
   }
   tf.dispose([unused, y0, dLdys, ...layers.flatMap((l) => [l.kernel, l.bias!])]);
 });
+
+Deno.test("mlpField with outputShape: a reshaped value, and a hand VJP equal to the tape's (batched and 1-D)", async () => {
+  const before = tf.memory().numTensors;
+  // 4 → 10 → 6 reshaped to [3, 2] per sample (the Neural CDE's matrix field g(z) has this form).
+  const layers = layersOf([4, 10, 6], 31);
+  const g = mlpField(layers, { activation: "relu", finalActivation: "tanh", outputShape: [3, 2] });
+  for (const yShape of [[5, 4], [4]]) {
+    const y = tf.randomNormal(yShape, 0, 1, "float32", 7);
+    const outShape = yShape.length === 2 ? [5, 3, 2] : [3, 2];
+    const a = tf.randomNormal(outShape, 0, 1, "float32", 8);
+    const hand = tf.tidy(() => g.vjp(0, y, a));
+    const tape = tf.tidy(() => tapeVjp(g, 0, y, a, g.params));
+    assert.deepEqual(hand.value.shape, outShape);
+    // As in the first test: same sums in another order, 1e-5 of the scale.
+    const pairs: [tf.Tensor, tf.Tensor][] = [
+      [hand.value, tape.value],
+      [hand.y, tape.grads[0]],
+      ...hand.params.map((p, i) => [p, tape.grads[i + 1]] as [tf.Tensor, tf.Tensor]),
+    ];
+    for (const [i, [h, tp]] of pairs.entries()) {
+      assert.deepEqual(h.shape, tp.shape, `[${yShape}] pair ${i} shape`);
+      const s = await scale(tp);
+      assertClose(await values(h), await values(tp), { atol: 1e-5 * s }, `[${yShape}] pair ${i}`);
+    }
+    assert.throws(() => g.vjp(0, y, y), /cotangent a must have the value's shape/);
+    tf.dispose([hand.value, hand.y, hand.params, tape.value, tape.grads, y, a]);
+  }
+  assert.throws(() => mlpField(layers, { outputShape: [4, 2] }), /product is the last layer's 6/);
+  assert.throws(() => mlpField(layers, { outputShape: [6, 0.5] as number[] }), /outputShape/);
+  tf.dispose(layers.flatMap((l) => [l.kernel, l.bias!]));
+  assert.equal(tf.memory().numTensors, before, "tensors leaked");
+});

@@ -15,6 +15,7 @@ import { euler } from "../../solvers/euler.ts";
 import { midpoint } from "../../solvers/midpoint.ts";
 import { rk4 } from "../../solvers/rk4.ts";
 import { heun } from "../../solvers/heun.ts";
+import { denseWeights, usesF1 } from "../../solvers/dense_output.ts";
 
 /** Every tableau, with the properties it must have. */
 const CASES: { tab: Tableau; name: string; stages: number; adaptive: boolean; fsal: boolean }[] = [
@@ -113,6 +114,66 @@ for (const { tab } of CASES) {
     };
     check(tab.b, tab.order, "b");
     if (tab.adaptive) check(embedded(tab), tab.order - 1, "embedded b − bError");
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dense output order, exactly: an interpolant with weights w_r(θ) over the stages (and f1, a
+// stage whose row of a is b) has order q iff Σ_r w_r(θ)·g_r(τ) = θ^|τ|/γ(τ) for every tree with
+// |τ| ≤ q, at every θ (the continuous analogue of the conditions above, Hairer–Nørsett–Wanner
+// II.6). Checked at three θ inside the step; order q + 1 must fail at one of them, so the
+// declared `denseOrder` is the true one.
+// ---------------------------------------------------------------------------------------------
+
+/** The tableau with f(t1, y1) appended as a stage (row of a = b), when the interpolant reads it. */
+function withF1(tab: Tableau): Tableau {
+  if (!usesF1(tab)) return tab;
+  return {
+    ...tab,
+    stages: tab.stages + 1,
+    c: [...tab.c, 1],
+    a: [...tab.a, tab.b.slice()],
+    b: [...tab.b, 0],
+  };
+}
+function denseResidual(tab: Tableau, theta: number, n: number): number {
+  const aug = withF1(tab);
+  const w = denseWeights(tab, theta, 1).slice(1); // (row 0 is y0)
+  let worst = 0;
+  for (const t of TREES[n]) {
+    const g = stageWeights(aug, t);
+    const phi = w.reduce((acc, wi, i) => acc + wi * g[i], 0);
+    worst = Math.max(worst, Math.abs(treeGamma(t) * phi / theta ** n - 1));
+  }
+  return worst;
+}
+/** Expected dense orders: Hermite 3 (capped by the method's order), quartics 4, dopri8's 6. */
+const DENSE_ORDER: Record<string, number> = {
+  dopri5: 4,
+  tsit5: 4,
+  bosh3: 3,
+  fehlberg2: 2,
+  adaptive_heun: 2,
+  dopri8: 5,
+  euler: 1,
+  midpoint: 2,
+  rk4: 3,
+  heun: 2,
+};
+for (const { tab } of CASES) {
+  Deno.test(`${tab.name}: dense output has order ${DENSE_ORDER[tab.name]}`, () => {
+    const q = DENSE_ORDER[tab.name];
+    assert.equal(tab.denseOrder, q);
+    const thetas = [0.3, 0.5, 0.8];
+    for (const theta of thetas) {
+      for (let n = 1; n <= q; n++) {
+        const r = denseResidual(tab, theta, n);
+        // (dopri8's interpolant is published as 20-digit decimals, good to ~1e-12 relative)
+        assert.ok(r < 1e-9, `${tab.name} θ=${theta}: order-${n} dense conditions off by ${r}`);
+      }
+    }
+    const worst = Math.max(...thetas.map((theta) => denseResidual(tab, theta, q + 1)));
+    assert.ok(worst > 1e-3, `${tab.name}: dense order ${q + 1} also holds (${worst})`);
   });
 }
 
@@ -238,6 +299,53 @@ for (const { tab } of CASES) {
   });
 }
 
+/**
+ * Largest error of the dense output inside one step of size h from the exact y(0.3) of the test
+ * problem above, at θ = 1/4, 1/2, 3/4 (float64, the method's own weights from denseWeights).
+ */
+function denseLocalError(tab: Tableau, h: number): number {
+  const t0 = 0.3;
+  const y0 = exactSolution(t0);
+  const k: number[][] = [];
+  for (let i = 0; i < tab.stages; i++) {
+    const yi = y0.map((v, d) => v + h * tab.a[i].reduce((acc, aij, j) => acc + aij * k[j][d], 0));
+    k.push(rhs(t0 + tab.c[i] * h, yi));
+  }
+  const y1 = y0.map((v, d) => v + h * tab.b.reduce((acc, bi, i) => acc + bi * k[i][d], 0));
+  const rows = usesF1(tab) ? [...k, rhs(t0 + h, y1)] : k;
+  let err = 0;
+  for (const theta of [0.25, 0.5, 0.75]) {
+    const w = denseWeights(tab, theta, h);
+    const exact = exactSolution(t0 + theta * h);
+    for (let d = 0; d < y0.length; d++) {
+      const y = w[0] * y0[d] + rows.reduce((acc, r, i) => acc + w[1 + i] * r[d], 0);
+      err = Math.max(err, Math.abs(y - exact[d]));
+    }
+  }
+  return err;
+}
+
+for (const { tab } of CASES) {
+  Deno.test(`${tab.name}: dense output error falls as dt^${tab.denseOrder + 1}`, () => {
+    // Halving h divides a local error C·h^(q+1) by 2^(q+1); the fitted slope over the three
+    // finest sizes above float64's floor is within 0.3 of q + 1 (the next term of the expansion
+    // is O(h) relative; a wrong weight drops the slope by ≥ 1).
+    const pts: [number, number][] = [];
+    for (let h = 0.4; h > 1e-4; h /= 2) {
+      const e = denseLocalError(tab, h);
+      if (!(e >= ERROR_FLOOR * 10)) break;
+      pts.push([Math.log(h), Math.log(e)]);
+    }
+    const use = pts.slice(-3);
+    const slope = (use[2][1] - use[0][1]) / (use[2][0] - use[0][0]);
+    const q = tab.denseOrder + 1;
+    assert.ok(
+      Math.abs(slope - q) <= SLOPE_TOL,
+      `${tab.name}: slope ${slope.toFixed(2)}, want ${q}`,
+    );
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Properties and FSAL.
 // ---------------------------------------------------------------------------------------------
@@ -261,8 +369,12 @@ Deno.test("tableaus: names, stages, adaptive flag, error weights", () => {
       assert.ok(tab.bError.some((x) => Math.abs(x) > 1e-6), name);
     }
   }
-  // Only dopri5 carries midpoint dense-output weights; the others use cubic Hermite.
-  for (const { tab } of CASES) assert.equal(tab.bMid !== undefined, tab === dopri5, tab.name);
+  // Only dopri5 carries midpoint dense-output weights, tsit5 and dopri8 continuous extensions;
+  // the others use cubic Hermite.
+  for (const { tab } of CASES) {
+    assert.equal(tab.bMid !== undefined, tab === dopri5, tab.name);
+    assert.equal(tab.bTheta !== undefined, tab === tsit5 || tab === dopri8, tab.name);
+  }
 });
 
 Deno.test("tableaus: FSAL flags", () => {
@@ -331,6 +443,27 @@ Deno.test("makeTableau rejects bMid not summing to 1/2", () => {
   assertRejected({ bMid: [0.25, 0.5] }, /bMid sums to 0\.75, expected 1\/2/);
 });
 
+Deno.test("makeTableau rejects a continuous extension that misses b at θ = 1", () => {
+  assertRejected({ bTheta: [[0, 0], [1, -0.5]] }, /bTheta\[1\] is 0\.5 at θ = 1, but b\[1\] = 1/);
+  // An f1 row (non-FSAL methods) must vanish at θ = 1.
+  assertRejected({ bTheta: [[0], [1], [0.1]] }, /bTheta\[2\] is 0\.1 at θ = 1, but b\[2\] = 0/);
+});
+
+Deno.test("makeTableau: an implicit diagonal needs a step function and counts in the row sums", () => {
+  assertRejected({ diagonal: [0, 0.5], a: [[], [0]] }, /implicit method .* needs its own step/);
+  assertRejected({ diagonal: [0] }, /diagonal has 1 entries, expected 2/);
+  const implicit = makeTableau({
+    ...GOOD,
+    a: [[], [0]],
+    diagonal: [0, 1 / 2],
+    // deno-lint-ignore require-yield
+    step: function* () {
+      throw new Error("not called"); // (only the spec is checked)
+    },
+  });
+  assert.equal(implicit.stages, 2);
+});
+
 Deno.test("makeTableau rejects wrong lengths", () => {
   assertRejected({ a: [[]] }, /a has 1 rows, expected 2/);
   assertRejected({ a: [[], [1 / 4, 1 / 4]] }, /a\[1\] has 2 entries, expected 1/);
@@ -338,7 +471,8 @@ Deno.test("makeTableau rejects wrong lengths", () => {
   assertRejected({ b: [0, 1, 0] }, /b has 3 entries, expected 2/);
   assertRejected({ b: [1] }, /b has 1 entries, expected 2/);
   assertRejected({ bError: [0] }, /bError has 1 entries, expected 2/);
-  assertRejected({ bMid: [0, 0.25, 0.25] }, /bMid has 3 entries, expected 2/);
+  assertRejected({ bMid: [0, 0.25, 0.25, 0] }, /bMid has 4 entries, expected 2 or 3/);
+  assertRejected({ bTheta: [[0], [1], [0], [0]] }, /bTheta has 4 rows, expected 2 or 3/);
   assertRejected({ c: [], a: [], b: [] }, /needs at least one stage/);
 });
 

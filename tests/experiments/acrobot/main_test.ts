@@ -64,6 +64,13 @@ Deno.test("command line: flags, unknown flags and bad values are clear errors", 
   assert.throws(() => parseAcrobotArgs(["--epochs", "1.5"]), /--epochs must be an integer/);
   assert.throws(() => parseAcrobotArgs(["--trials", "5"]), /--trials must be an integer >= 7/);
   assert.throws(() => parseAcrobotArgs(["--epochs"]), /argument missing/);
+  // Checkpoints: a folder each, never both.
+  assert.deepEqual(parseAcrobotArgs(["--resume", "ck"]), { resume: "ck" });
+  assert.deepEqual(parseAcrobotArgs(["--checkpoint", "ck"]), { checkpoint: "ck" });
+  assert.throws(
+    () => parseAcrobotArgs(["--checkpoint", "a", "--resume", "b"]),
+    /--checkpoint and --resume exclude each other/,
+  );
   // The entry point reports a usage error with exit code 2 before doing any work.
   const errors: string[] = [];
   const original = console.error;

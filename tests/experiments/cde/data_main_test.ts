@@ -73,12 +73,19 @@ Deno.test("speechDataMain: commands, help and usage errors", async () => {
   assert.match(errors[2], /--seed must be an integer/);
 });
 
-Deno.test("speechDataMain prepare: a folder without the word folders fails", async () => {
+Deno.test("speechDataMain prepare: a folder without the word folders fails, naming --download", async () => {
   const dir = await Deno.makeTempDir();
   try {
+    // The message names this command line's flags, not the library's options.
     await assert.rejects(
       speechDataMain(["prepare", "--dir", dir, "--backend", "cpu"]),
-      /yes not found/,
+      (e: Error) => {
+        assert.match(e.message, /yes not found/);
+        assert.match(e.message, /Pass --download on a machine with internet/);
+        assert.match(e.message, new RegExp(`deno task speech-data synthetic --out ${dir}$`));
+        assert.doesNotMatch(e.message, /download: true|generateSyntheticSpeech/);
+        return true;
+      },
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

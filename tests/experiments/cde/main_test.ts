@@ -76,6 +76,11 @@ Deno.test("command line: flags, unknown flags and bad values are clear errors", 
     message: "unknown flag --epoch; run with --help to see the flags",
   });
   assert.throws(() => parseCdeArgs(["results"]), /unexpected argument "results"/);
+  assert.deepEqual(parseCdeArgs(["--resume", "ck"]), { resume: "ck" });
+  assert.throws(
+    () => parseCdeArgs(["--resume", "a", "--checkpoint", "b"]),
+    /--checkpoint and --resume exclude each other/,
+  );
   assert.throws(() => parseCdeArgs(["--norm", "semi"]), /--norm must be one of default/);
   assert.throws(() => parseCdeArgs(["--backend", "gpu"]), /--backend must be one of cpu/);
   assert.throws(() => parseCdeArgs(["--rtol=-1"]), /--rtol must be a number > 0, got "-1"/);

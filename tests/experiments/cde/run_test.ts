@@ -63,11 +63,9 @@ Deno.test("a tiny run of both norms: result JSON per norm, backward NFE, accurac
     assert.equal(result.parameters, (21 * 3 + 3) + (3 * 4 + 4) + (4 * 63 + 63) + (3 * 10 + 10));
     const tol = (x: number) => String(x).replaceAll(".", "-");
     for (const run of result.runs) {
-      const folder = join(
-        out,
-        "speech_commands",
-        `small-speechcommands-${run.norm}-${tol(rtol)}-${tol(atol)}`,
-      );
+      const readable = `small-speechcommands-${run.norm}-${tol(rtol)}-${tol(atol)}`;
+      assert.match(run.name, new RegExp(`^${readable}-[0-9a-f]{10}$`), "readable name + key");
+      const folder = join(out, "speech_commands", run.name);
       assert.equal(run.path, join(folder, "0.json"));
       const saved = JSON.parse(await Deno.readTextFile(run.path!));
       assert.equal(saved.experiment, "speech_commands");
@@ -110,12 +108,29 @@ Deno.test("a tiny run of both norms: result JSON per norm, backward NFE, accurac
     }
     const table = formatCdeTable(result.runs);
     assert.match(table, /^norm +test acc +backward NFE +per batch +reduction +fwd\+bwd time/);
-    assert.match(table, /\nseminorm: -?\d+\.\d% fewer backward NFE/);
+    // The saving as the runs measured it, and a saving: a negative one ("-3.0% fewer") fails.
+    const [base, semi] = result.runs.map((r) => r.backwardNfe);
+    const saving = table.match(/\nseminorm: (\d+\.\d)% fewer backward NFE/);
+    assert.ok(saving, `no non-negative saving in:\n${table}`);
+    assert.equal(saving[1], (100 * (1 - semi / base)).toFixed(1));
 
-    // The cached MFCCs serve a second run, which takes the next run number.
+    // The cached MFCCs serve a second run of the same settings: the same folder, the next run
+    // number.
     const again = await runCdeExperiment({ ...TINY, data, out, seed: 1, norms: ["seminorm"] });
     assert.equal(again.data.fromCache, true);
+    assert.equal(again.runs[0].name, result.runs[1].name);
     assert.ok(again.runs[0].path!.endsWith("/1.json"));
+    // Another setting (the learning rate): another folder, never beside the runs above.
+    const lr = await runCdeExperiment({
+      ...TINY,
+      data,
+      out,
+      seed: 1,
+      norms: ["seminorm"],
+      learningRate: 0.05,
+    });
+    assert.notEqual(lr.runs[0].name, result.runs[1].name);
+    assert.ok(lr.runs[0].path!.endsWith("/0.json"));
     assert.equal(tf.memory().numTensors, before, "the second run leaked tensors");
   } finally {
     await Deno.remove(root, { recursive: true });
@@ -139,7 +154,7 @@ Deno.test("bad experiment options fail before any work", async () => {
   await fails({ data: undefined, download: true }, /download needs data/);
   await fails({ data: undefined, preset: "paper" }, /the paper preset needs the real data/);
   // A folder without the word folders: a clear error naming what is missing.
-  await fails({ out: false }, /none\/yes not found: .* does not hold Speech Commands/);
+  await fails({ out: false }, /none not found \(no Speech Commands\)/);
   assert.equal(tf.memory().numTensors, before);
   await Deno.remove(root, { recursive: true });
 });

@@ -11,7 +11,13 @@ import {
   type ProgressEvent,
   progressReporter,
 } from "../../../experiments/harness/progress.ts";
-import { configName, readResults, saveResult } from "../../../experiments/harness/results.ts";
+import {
+  configName,
+  keyedName,
+  readResults,
+  saveResult,
+} from "../../../experiments/harness/results.ts";
+import { resolveTrainOptions } from "../../../experiments/harness/train_options.ts";
 import { evaluate } from "../../../experiments/harness/evaluate.ts";
 import type { StepOptions, StepResult } from "../../../experiments/harness/trainable.ts";
 import { train } from "../../../experiments/harness/train.ts";
@@ -436,12 +442,22 @@ Deno.test("train: early stop after `plateauTerminate` epochs without improvement
 Deno.test("train: results JSON shape, next free run number, atomic writes", async () => {
   const data = fixture();
   const dir = await Deno.makeTempDir();
-  const folder = `${dir}/toy/${configName(["seminorm", 1e-3])}`;
+  const model = new FakeModel({ classify: true });
+  const config = { norm: "seminorm", rtol: 1e-3 };
+  // The folder: the readable name and the hash of every setting (train's defaults filled in).
+  const training = resolveTrainOptions({
+    maxEpochs: 3,
+    batchSize: 6,
+    learningRate: 0.05,
+    epochsPerMetric: 2,
+    recordTimes: true,
+  });
+  const keyed = await keyedName(configName(["seminorm", 1e-3]), { config, training });
+  assert.match(keyed.name, /^seminorm-0-001-[0-9a-f]{10}$/);
+  const folder = `${dir}/toy/${keyed.name}`;
   await Deno.mkdir(folder, { recursive: true });
   await Deno.writeTextFile(`${folder}/0.json`, "{}");
   await Deno.writeTextFile(`${folder}/2.json`, "{}");
-  const model = new FakeModel({ classify: true });
-  const config = { norm: "seminorm", rtol: 1e-3 };
   const r = await train(model, data, {
     maxEpochs: 3,
     batchSize: 6,
@@ -462,6 +478,7 @@ Deno.test("train: results JSON shape, next free run number, atomic writes", asyn
     "backend",
     "bestEpoch",
     "bestTrainLoss",
+    "comparisonKey",
     "config",
     "epochs",
     "experiment",
@@ -471,6 +488,7 @@ Deno.test("train: results JSON shape, next free run number, atomic writes", asyn
     "name",
     "parameters",
     "run",
+    "settingsKey",
     "startTime",
     "stoppedEarly",
     "test",
@@ -482,7 +500,14 @@ Deno.test("train: results JSON shape, next free run number, atomic writes", asyn
   ]);
   assert.deepEqual(saved.config, config);
   assert.equal(saved.experiment, "toy");
-  assert.equal(saved.name, "seminorm-0-001");
+  assert.equal(saved.name, keyed.name);
+  assert.equal(saved.settingsKey, keyed.settingsKey);
+  // Another setting (one more epoch) is another folder; the same settings, the same folder.
+  const other = await keyedName("seminorm-0-001", {
+    config,
+    training: { ...training, maxEpochs: 4 },
+  });
+  assert.notEqual(other.name, keyed.name);
   assert.equal(saved.run, 3);
   assert.equal(saved.parameters, 4);
   assert.equal(saved.model, "fake linear model");
@@ -534,7 +559,7 @@ Deno.test("train: results JSON shape, next free run number, atomic writes", asyn
   for await (const e of Deno.readDir(`${dir}/toy/par`)) parNames.push(e.name);
   assert.equal(parNames.length, 6, `unexpected files: ${parNames}`);
   const all = await readResults(dir, "toy");
-  assert.deepEqual(Object.keys(all), ["par", "seminorm-0-001"]);
+  assert.deepEqual(Object.keys(all), ["par", keyed.name]);
   assert.deepEqual(all.par.map((x) => (x as unknown as { i: number }).i).sort(), [
     0,
     1,

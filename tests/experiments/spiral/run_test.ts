@@ -22,3 +22,34 @@ Deno.test("demo: the seminorm takes clearly fewer backward evaluations for the s
   assert.ok(Math.abs(full.finalLoss - semi.finalLoss) < 0.1 * full.finalLoss);
   assert.match(formatDemoTable([full, semi]), /seminorm: \d+\.\d% fewer backward NFE/);
 });
+
+Deno.test("demo: a checkpointed run stopped midway and resumed ends as an uninterrupted one", async () => {
+  const dir = await Deno.makeTempDir();
+  const reference = await runDemo({ iters: 6, width: 16 });
+  // Stopped by an error in the seminorm's 5th iteration; checkpoints every 2 iterations.
+  await assert.rejects(
+    runDemo({
+      iters: 6,
+      width: 16,
+      checkpoint: dir,
+      checkpointEvery: 2,
+      onIteration: (norm, it) => {
+        if (norm === "seminorm" && it === 5) throw new Error("simulated crash");
+      },
+    }),
+    /simulated crash/,
+  );
+  const resumed = await runDemo({ iters: 6, width: 16, resume: dir });
+  // Bit-identical NFE and loss: the resume restores the weights, Adam's state and the batch
+  // generator's position (the default norm finished before the crash and is not rerun).
+  assert.deepEqual(
+    resumed.map((r) => [r.norm, r.forwardNfe, r.backwardNfe, r.finalLoss]),
+    reference.map((r) => [r.norm, r.forwardNfe, r.backwardNfe, r.finalLoss]),
+  );
+  await assert.rejects(
+    runDemo({ iters: 7, width: 16, resume: dir }),
+    /other settings; resume it with the same ones: iters: 6 in the checkpoint, 7 now/,
+  );
+  await assert.rejects(runDemo({ iters: 6, width: 16, checkpoint: dir }), /holds checkpoints/);
+  await Deno.remove(dir, { recursive: true });
+});

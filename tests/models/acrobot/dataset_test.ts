@@ -11,6 +11,7 @@ import {
   splitSizes,
   windowsOf,
 } from "../../../models/acrobot/mod.ts";
+import { writeCacheEntry } from "../../../models/data/mod.ts";
 
 await tf.setBackend("cpu");
 
@@ -180,6 +181,37 @@ Deno.test("the cache: written once, then read back identical; stale files are re
     assert.match(warnings[3], /manifest\.json is not an object/);
     assert.equal((await acrobotTrajectories(opts)).cached, true);
     assert.equal(warnings.length, 4);
+    // A manifest cut off half-way (a write interrupted by a full disk).
+    const manifest = await Deno.readTextFile(`${entry}/manifest.json`);
+    await Deno.writeTextFile(`${entry}/manifest.json`, manifest.slice(0, manifest.length >> 1));
+    assert.deepEqual((await acrobotTrajectories(opts)).data, first.data);
+    assert.match(
+      warnings[4],
+      new RegExp(`^cache entry ${entry} is unusable: manifest\\.json is not valid JSON`),
+    );
+    // Consistent hashes around impossible values (a writer with a bug): |cos θ1| = 5.
+    const stored = JSON.parse(await Deno.readTextFile(`${entry}/manifest.json`));
+    const values = new Float32Array((await Deno.readFile(`${entry}/trajectories.f32`)).buffer);
+    values[8] = 5; // point 1's cos θ1
+    await writeCacheEntry(entry, stored.key, {
+      meta: stored.meta,
+      files: { "trajectories.f32": new Uint8Array(values.buffer) },
+    });
+    assert.equal((await acrobotTrajectories(opts)).cached, false);
+    assert.match(
+      warnings[5],
+      /trajectories\.f32 holds an impossible observation at point 1: \[5, /,
+    );
+    // The temporary folder of a write that was killed (its process gone) is swept on start.
+    const leftover = `acrobot-${first.key}.tmp-999999999-zz`;
+    await Deno.mkdir(`${dir}/${leftover}`);
+    assert.equal((await acrobotTrajectories(opts)).cached, true);
+    assert.equal(
+      warnings[6],
+      `removed 1 unfinished cache write (interrupted) in ${dir}: ${leftover}`,
+    );
+    assert.equal(warnings.length, 7);
+    assert.deepEqual(Array.from(Deno.readDirSync(dir), (e) => e.name), [`acrobot-${first.key}`]);
     // Other settings, another entry.
     const other = await acrobotTrajectories({ ...opts, steps: 5 });
     assert.notEqual(other.key, first.key);

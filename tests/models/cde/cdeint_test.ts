@@ -7,6 +7,7 @@ import {
   linearInterpolation,
   naturalCubicSpline,
 } from "../../../models/cde/mod.ts";
+import { seededRandom, uniform } from "../../../models/data/mod.ts";
 import { assertClose, values } from "../../helpers.ts";
 
 await tf.setBackend("cpu");
@@ -177,4 +178,106 @@ Deno.test("cdeint: clear errors for bad shapes and options, without leaks", asyn
   assert.equal(tf.memory().numTensors, before + 1, "leaked tensors"); // + the tf.zeros([1, 3])
   tf.dispose([x, z0]);
   X.dispose();
+});
+
+/**
+ * torchcde's tiny Neural CDE (its README's: batch 1, a time channel linspace(0, 1) plus one
+ * uniform random channel, hidden 3, f(z) = Linear(hidden → hidden·input)(z) reshaped to
+ * [hidden, input], z0 uniform random) on a linear path with knots 0…8 (the default times of 9
+ * observations), dopri5, rtol 1e-3, atol 1e-6. The weights are torch.nn.Linear's uniform
+ * ±1/√fan_in drawn from our seeded generator (torch's own draws cannot be reproduced here), so
+ * the step counts are this problem's, pinned as measured; the structure is torchcde's.
+ */
+async function tinyNeuralCde(seed: number) {
+  const random = seededRandom(seed);
+  const length = 9, hidden = 3, input = 2;
+  const x = tf.tensor3d([
+    Array.from({ length }, (_, i) => [i / (length - 1), uniform(random, 0, 1)]),
+  ]);
+  const X = await linearInterpolation(x);
+  const bound = 1 / Math.sqrt(hidden);
+  const draw = (n: number) => Array.from({ length: n }, () => uniform(random, -bound, bound));
+  const W = tf.variable(tf.tensor2d(draw(hidden * hidden * input), [hidden, hidden * input]));
+  const b = tf.variable(tf.tensor1d(draw(hidden * input)));
+  const z0 = tf.tensor2d([Array.from({ length: hidden }, () => random())]);
+  const f = (_t: number, z: tf.Tensor) =>
+    tf.reshape(tf.add(tf.matMul(z as tf.Tensor2D, W), b), [1, hidden, input]);
+  const dispose = () => {
+    tf.dispose([x, W, b, z0]);
+    X.dispose();
+  };
+  return { X, f, z0, params: [W, b], hidden, dispose };
+}
+
+Deno.test("default jumpT holds both ends: no step past T forward or past t0 backward (torchcde's jump_t = X.grid_points)", async () => {
+  const { X, f, z0, params, hidden, dispose } = await tinyNeuralCde(3);
+  const knots = X.knots;
+  assert.deepEqual(knots, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  const dLdys = tf.concat([tf.zeros([1, 1, hidden]), tf.ones([1, 1, hidden])]);
+  const before = tf.memory().numTensors;
+  // Pinned counts of this problem (float32, cpu backend): forward 10 accepted + 0 rejected
+  // (torchdiffeq's figure for torchcde's own weights, by chance); backward 12 + 0 with the default
+  // norm, 9 + 0 with the seminorm (one step per piece: the fewest there can be with a jump at
+  // every knot). Issue 15's backward figures (22 + 10 default, 20 + 2 seminorm) are for torch's
+  // weights, which cannot be drawn here.
+  const expected = {
+    default: { forward: [10, 0], backward: [12, 0] },
+    seminorm: { forward: [10, 0], backward: [9, 0] },
+  };
+  for (const norm of ["default", "seminorm"] as const) {
+    const sol = await cdeint(X, f, z0, [X.t0, X.t1], {
+      params,
+      rtol: 1e-3,
+      atol: 1e-6,
+      record: true,
+      adjoint: { norm },
+    });
+    const g = await sol.backward(dLdys);
+    const fw = sol.stats, bw = g.stats;
+    // Both ends are steps' ends: the forward's last accepted step ends exactly at T, the
+    // backward's exactly at t0, and every knot is a step end in both passes.
+    assert.equal(fw.acceptTs!.at(-1), X.t1, `${norm}: forward's last step ends at T`);
+    assert.equal(bw.acceptTs!.at(-1), X.t0, `${norm}: backward's last step ends at t0`);
+    for (const k of knots.slice(1)) assert.ok(fw.acceptTs!.includes(k), `forward knot ${k}`);
+    for (const k of knots.slice(0, -1)) assert.ok(bw.acceptTs!.includes(k), `backward knot ${k}`);
+    // No evaluation and no attempted step outside the path's domain [0, 8] (before the fix the
+    // forward stepped past 8 and the backward's rejected steps ended below 0).
+    for (
+      const [what, ts] of [
+        ["forward evaluations", fw.evalTs!],
+        ["forward steps", [...fw.acceptTs!, ...fw.rejectTs!]],
+        ["backward evaluations", bw.evalTs!],
+        ["backward steps", [...bw.acceptTs!, ...bw.rejectTs!]],
+      ] as const
+    ) {
+      const out = ts.filter((t) => t < X.t0 || t > X.t1);
+      assert.deepEqual(out, [], `${norm}: ${what} outside [0, 8]`);
+    }
+    assert.deepEqual([fw.nAccepted, fw.nRejected], expected[norm].forward, `${norm} forward`);
+    assert.deepEqual([bw.nAccepted, bw.nRejected], expected[norm].backward, `${norm} backward`);
+    tf.dispose([sol.ys, g.y0, g.params]);
+  }
+  assert.equal(tf.memory().numTensors, before, "leaked tensors");
+  dLdys.dispose();
+  dispose();
+});
+
+Deno.test("cdeint: times outside the path's domain are an error naming them and the domain", async () => {
+  const { X, f, z0, dispose } = await tinyNeuralCde(0);
+  const before = tf.memory().numTensors;
+  await assert.rejects(
+    cdeint(X, f, z0, [0, 8, 9.5], { adjoint: false }),
+    (e: Error) =>
+      e instanceof RangeError &&
+      /\[9\.5\] outside the control path's domain \[0, 8\]/.test(e.message),
+  );
+  await assert.rejects(
+    cdeint(X, f, z0, [-1, 4], { adjoint: false }),
+    /\[-1\] outside the control path's domain \[0, 8\]/,
+  );
+  // The ends themselves are inside.
+  const sol = await cdeint(X, f, z0, [0, 8], { adjoint: false });
+  sol.ys.dispose();
+  assert.equal(tf.memory().numTensors, before, "leaked tensors");
+  dispose();
 });

@@ -336,3 +336,68 @@ Deno.test("cubic coefficients keep torchcde's [a, b, 2c, 3d] layout", async () =
   assert.throws(() => new CubicSpline(tf.zeros([1, 2, 7])), /4·channels/);
   coeffs.dispose();
 });
+
+Deno.test("per-piece tensors: X(t) and dX/dt(t) slice nothing, equal the closed form, and are freed with the path", async () => {
+  // 40 pieces, 2 paths, 3 channels; affine data, so every scheme's values are p + q·t and the
+  // derivative is q (the closed form of the first test), on every piece.
+  const knots = Array.from({ length: 41 }, (_, k) => k * 0.25 + (k % 3) * 0.01);
+  const x = tf.tensor3d(
+    Array.from(
+      { length: B },
+      (_, b) => knots.map((t) => Array.from({ length: C }, (_, c) => p(b, c) + q(b, c) * t)),
+    ),
+  );
+  for (const scheme of SCHEMES) {
+    const before = tf.memory().numTensors;
+    const X = await build(scheme, x, knots);
+    // One tensor per piece for X and one for dX/dt: nothing proportional to the calls.
+    assert.equal(tf.memory().numTensors, before + 2 * 40, `${scheme}: tensors held by the path`);
+    for (const t of [0.1, 2.5, 5.13, 9.9]) {
+      const profile = await tf.profile(() => {
+        const [v, d] = [X.evaluate(t), X.derivative(t)];
+        tf.dispose([v, d]);
+      });
+      const kernels = profile.kernelNames;
+      assert.ok(!kernels.includes("Slice"), `${scheme} at ${t}: kernels ${kernels}`);
+      const got = await at(X, t);
+      const xs = [], dxs = [];
+      for (let b = 0; b < B; b++) {
+        for (let c = 0; c < C; c++) {
+          xs.push(p(b, c) + q(b, c) * t);
+          dxs.push(q(b, c));
+        }
+      }
+      // float32 coefficients: a few ulps of values up to ~10.
+      assertClose(got.x, xs, { rtol: 1e-5, atol: 1e-5 }, `${scheme} X(${t})`);
+      assertClose(got.dx, dxs, { rtol: 1e-5, atol: 1e-5 }, `${scheme} X'(${t})`);
+    }
+    // A returned derivative is the caller's: disposing it leaves the path intact.
+    const d0 = X.derivative(1);
+    d0.dispose();
+    assertClose((await at(X, 1)).dx, [q(0, 0), q(0, 1), q(0, 2), q(1, 0), q(1, 1), q(1, 2)], {
+      rtol: 1e-5,
+      atol: 1e-5,
+    }, `${scheme}: after disposing a returned derivative`);
+    X.dispose();
+    X.dispose(); // a second dispose does nothing
+    assert.equal(tf.memory().numTensors, before, `${scheme}: leaked tensors`);
+  }
+  x.dispose();
+});
+
+Deno.test("NaN or Inf in a control path's data is an error naming X, the sample, channel and piece", () => {
+  const before = tf.memory().numTensors;
+  const nan = tf.tensor3d([[[0, 1], [1, 2], [2, 3]], [[0, 1], [1, NaN], [2, 3]]]);
+  // Sample 1, channel 1 is NaN at knot 1: the first piece's slope is already NaN.
+  assert.throws(
+    () => new LinearInterpolation(nan),
+    /control path X is not finite.*NaN for sample 1, channel 1 on piece 0 \(t in \[0, 1\]\)/,
+  );
+  const inf = tf.tensor3d([[[0], [1], [Infinity]]]);
+  assert.throws(() => new LinearInterpolation(inf, [0, 1, 3]), /X is not finite.*piece 1/);
+  const allNaN = tf.fill([1, 2, 4], NaN);
+  assert.throws(() => new CubicSpline(allNaN), /control path X is not finite/);
+  // The error is raised before any per-piece tensor is kept: only the three inputs remain.
+  assert.equal(tf.memory().numTensors, before + 3, "leaked tensors");
+  tf.dispose([nan, inf, allNaN]);
+});

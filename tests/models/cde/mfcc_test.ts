@@ -86,7 +86,7 @@ Deno.test("powerSpectrogram: a tone on bin 25 has |A·N/4|² there and (A·N/8)�
     (_, n) => A * Math.cos((2 * Math.PI * 25 * n) / 200),
   );
   const input = tf.tensor2d(x, [1, 16000]);
-  const p = powerSpectrogram(input);
+  const p = await powerSpectrogram(input);
   assert.deepEqual(p.shape, [1, 161, 101]);
   const got = await values(p);
   const peak = (A * 50) ** 2;
@@ -156,7 +156,7 @@ Deno.test("melFilterbank: HTK triangles, filters 0 and 3 contain no bin", () => 
 
 Deno.test("logMelSpectrogram: the empty filters give log(1e-6) for any signal", async () => {
   const x = tf.tensor2d(Float32Array.from(noise(2 * 4000, 5)), [2, 4000]);
-  const m = logMelSpectrogram(x);
+  const m = await logMelSpectrogram(x);
   assert.deepEqual(m.shape, [2, 41, 64]);
   const got = await values(m);
   for (let i = 0; i < 2 * 41; i++) {
@@ -226,7 +226,7 @@ Deno.test("mfcc: equals a float64 reference on a tone with noise and on a consta
   const a32 = Float32Array.from(a), b32 = Float32Array.from(b);
   const input = tf.tensor2d([...a32, ...b32], [2, L]);
   const before = tf.memory().numTensors;
-  const got = mfcc(input, { chunkSize: 1 });
+  const got = await mfcc(input, { chunkSize: 1 });
   assert.equal(tf.memory().numTensors, before + 1, "mfcc leaked tensors");
   assert.deepEqual(got.shape, [2, 161, 20]);
   const data = await values(got);
@@ -256,23 +256,35 @@ Deno.test("mfcc: equals a float64 reference on a tone with noise and on a consta
 
 Deno.test("mfcc: chunking does not change the result; bad input fails clearly", async () => {
   const x = tf.tensor2d(Float32Array.from(noise(5 * 3000, 21)), [5, 3000]);
-  const whole = mfcc(x, { chunkSize: 64 });
-  const chunked = mfcc(x, { chunkSize: 2 });
+  const whole = await mfcc(x, { chunkSize: 64 });
+  const chunked = await mfcc(x, { chunkSize: 2 });
   assert.deepEqual(Array.from(await values(whole)), Array.from(await values(chunked)));
   tf.dispose([x, whole, chunked]);
 
   const before = tf.memory().numTensors;
   const empty = tf.zeros([0, 16000]) as tf.Tensor2D;
-  const none = mfcc(empty);
+  const none = await mfcc(empty);
   assert.deepEqual(none.shape, [0, 161, 20]);
   tf.dispose([empty, none]);
   const rank1 = tf.zeros([16000]);
-  assert.throws(() => mfcc(rank1 as unknown as tf.Tensor2D), /rank-2/);
+  await assert.rejects(mfcc(rank1 as unknown as tf.Tensor2D), /rank-2/);
   const short = tf.zeros([1, 100]) as tf.Tensor2D;
-  assert.throws(() => mfcc(short), /more than nFft\/2 = 100 samples/);
+  await assert.rejects(mfcc(short), /more than nFft\/2 = 100 samples/);
   const ints = tf.zeros([1, 1000], "int32") as tf.Tensor2D;
-  assert.throws(() => mfcc(ints), /float32/);
-  tf.dispose([rank1, short, ints]);
+  await assert.rejects(mfcc(ints), /float32/);
+  // NaN or Inf anywhere in a clip: an error naming the clips (not NaN features), before any
+  // work, for each stage, and no tensor left behind.
+  const holes = new Float32Array(4 * 1000);
+  holes[1000 + 17] = NaN;
+  holes[3000 + 999] = -Infinity;
+  const nan = tf.tensor2d(holes, [4, 1000]);
+  await assert.rejects(
+    mfcc(nan),
+    /^RangeError: mfcc: signals hold NaN or Inf in clips 1, 3 \(of 4\); the features would be NaN/,
+  );
+  await assert.rejects(powerSpectrogram(nan), /powerSpectrogram: signals hold NaN or Inf/);
+  await assert.rejects(logMelSpectrogram(nan), /logMelSpectrogram: signals hold NaN or Inf/);
+  tf.dispose([rank1, short, ints, nan]);
   assert.equal(tf.memory().numTensors, before);
   assert.throws(() => mfccConfig({ nfft: 256 } as never), /unknown option "nfft"/);
   assert.throws(() => mfccConfig({ nFft: 201 }), /even/);
@@ -301,7 +313,7 @@ Deno.test("mfcc: matches torchaudio 0.13.1 on a tone with noise", async () => {
     x[n] = 0.4 * Math.sin((2 * Math.PI * 440 * n) / 16000) + 0.2 * (s / 2 ** 32 - 0.5);
   }
   const input = tf.tensor2d(x, [1, 16000]);
-  const got = mfcc(input);
+  const got = await mfcc(input);
   const data = await values(got);
   for (const [frame, row] of Object.entries(TORCHAUDIO_FRAMES)) {
     for (let k = 0; k < 20; k++) {

@@ -171,3 +171,41 @@ Deno.test("NeuralCDE: the control must have inputChannels channels", async () =>
   X.dispose();
   model.dispose();
 });
+
+Deno.test("NeuralCDE: an unknown option and out-of-range labels are errors naming them", async () => {
+  const before = tf.memory().numTensors;
+  assert.throws(
+    () => new NeuralCDE({ hidenChannels: 8 } as never),
+    /Unknown NeuralCDE option "hidenChannels"; valid: inputChannels, hiddenChannels,.*name/,
+  );
+  assert.equal(tf.memory().numTensors, before, "no weights made before the check");
+  const model = new NeuralCDE({
+    inputChannels: 2,
+    hiddenChannels: 2,
+    hiddenHiddenChannels: 3,
+    numHiddenLayers: 1,
+    classes: 3,
+  });
+  const x = tf.tensor3d([[[0, 0], [1, 1]], [[0, 1], [1, 0]]]);
+  const X = await linearInterpolation(x);
+  const afterSetup = tf.memory().numTensors;
+  // 7 of 3 classes, as an int32 tensor (the training harness's form) and as an array.
+  const bad = tf.tensor1d([0, 7], "int32");
+  await assert.rejects(
+    model.lossAndGrads(X, bad),
+    /labels must be integers in \[0, 2\] \(the model has 3 classes\); labels\[1\] is 7/,
+  );
+  await assert.rejects(model.evaluate(X, bad), /labels\[1\] is 7/);
+  await assert.rejects(model.lossAndGrads(X, [-1, 0]), /labels\[0\] is -1/);
+  const fractional = tf.tensor1d([0.5, 1]);
+  await assert.rejects(model.evaluate(X, fractional), /labels\[0\] is 0.5/);
+  tf.dispose([bad, fractional]);
+  assert.equal(tf.memory().numTensors, afterSetup, "leaked tensors");
+  await assert.rejects(
+    model.lossAndGrads(X, [0, 1], { rtol: 1e-3, Rtol: 1 } as never),
+    /Unknown NeuralCDE option "Rtol"/,
+  );
+  tf.dispose(x);
+  X.dispose();
+  model.dispose();
+});

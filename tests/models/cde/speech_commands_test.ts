@@ -13,9 +13,10 @@ import {
   loadSpeechCommands,
   SPEECH_COMMANDS_CLASSES,
   type SpeechCommandsData,
+  SpeechDataUnavailableError,
   stratifiedSplit,
 } from "../../../models/cde/mod.ts";
-import { seededRandom } from "../../../models/data/mod.ts";
+import { seededRandom, writeCacheEntry } from "../../../models/data/mod.ts";
 
 await useBackend("cpu");
 
@@ -87,8 +88,9 @@ Deno.test("downloadSpeechCommands: an unreachable host fails at once with what t
     }),
     (e: Error) => {
       assert.match(e.message, /Cannot download http:\/\/download\.invalid\/x\.tar\.gz/);
+      assert.ok(e instanceof SpeechDataUnavailableError);
       assert.match(e.message, /needs internet access/);
-      assert.match(e.message, /synthetic_speech\.ts/);
+      assert.match(e.message, /generateSyntheticSpeech\(\{ out: ".*" \}\)$/);
       return true;
     },
   );
@@ -206,6 +208,7 @@ Deno.test("loadSpeechCommands: shapes, labels, dropped clips, split, normalisati
   assert.deepEqual(d.classes, WORDS);
   assert.deepEqual([...SPEECH_COMMANDS_CLASSES], WORDS);
   assert.equal(d.dropped, 2, "the 15999- and 16001-sample clips are dropped");
+  assert.deepEqual(d.droppedFiles, ["no/long.wav", "yes/short.wav"], "and named");
   assert.deepEqual(d.times, Array.from({ length: 161 }, (_, t) => t));
   const sizes = { train: 28, val: 6, test: 6 };
   const host = await splitData(d);
@@ -270,7 +273,10 @@ Deno.test("loadSpeechCommands: shapes, labels, dropped clips, split, normalisati
     assert.deepEqual(hostAgain[s].X, host[s].X);
     assert.deepEqual(hostAgain[s].y, host[s].y);
   }
-  assert.deepEqual([again.mean, again.std, again.dropped], [d.mean, d.std, d.dropped]);
+  assert.deepEqual(
+    [again.mean, again.std, again.dropped, again.droppedFiles],
+    [d.mean, d.std, d.dropped, d.droppedFiles],
+  );
 
   // Invalidation: another seed → another key, rebuilt, another split.
   const other = await loadSpeechCommands({ dir, cacheDir, seed: 1 });
@@ -294,9 +300,12 @@ Deno.test("loadSpeechCommands: a folder without the word folders fails with what
   await assert.rejects(
     loadSpeechCommands({ dir, cacheDir: null }),
     (e: Error) => {
+      assert.ok(e instanceof SpeechDataUnavailableError);
       assert.match(e.message, /yes not found/);
-      assert.match(e.message, /download: true/);
-      assert.match(e.message, /synthetic_speech\.ts/);
+      // The library names its own options; command lines rephrase (tests of data_main.ts).
+      assert.match(e.message, /Pass `download: true` \(loadSpeechCommands\)/);
+      assert.match(e.message, /generateSyntheticSpeech\(\{ out: ".*" \}\)$/);
+      assert.doesNotMatch(e.message, /--download/);
       return true;
     },
   );
@@ -345,6 +354,45 @@ Deno.test("loadSpeechCommands: a damaged cache entry is reported with its path a
       /not valid JSON/,
     ],
   ];
+  // Damage a writer with a bug could do: consistent hashes, wrong contents. Caught by the
+  // value checks (labels in 0…9, finite features) and the metadata checks.
+  const rewrite = async (
+    change: (meta: Record<string, unknown>, files: Record<string, Uint8Array>) => void,
+  ) => {
+    const { key, meta } = JSON.parse(await Deno.readTextFile(join(entry, "manifest.json")));
+    const files: Record<string, Uint8Array> = {};
+    for (const e of Deno.readDirSync(entry)) {
+      if (e.name !== "manifest.json") files[e.name] = await Deno.readFile(join(entry, e.name));
+    }
+    change(meta, files);
+    await writeCacheEntry(entry, key, { meta, files });
+  };
+  damages.push(
+    ["labels 99 with matching hashes", () =>
+      rewrite((_, files) => {
+        files["train_y.i32"] = new Uint8Array(new Int32Array(host.train.n).fill(99).buffer);
+      }), /train_y\.i32 holds label 99 at 0, not in 0…9/],
+    ["a NaN feature with matching hashes", () =>
+      rewrite((_, files) => {
+        const X = new Float32Array(files["val_X.f32"].slice().buffer);
+        X[1234] = NaN;
+        files["val_X.f32"] = new Uint8Array(X.buffer);
+      }), /val_X\.f32 holds NaN at 1234/],
+    [
+      "metadata of 100 classes with matching hashes",
+      () =>
+        rewrite((meta) => {
+          meta.classes = Array.from({ length: 100 }, (_, i) => `w${i}`);
+        }),
+      /its classes are not yes, no, up, down, left, right, on, off, stop, go \(it lists 100: w0, w1, w2, …\)/,
+    ],
+    ["an edited normalisation in the manifest", async () => {
+      const path = join(entry, "manifest.json");
+      const m = JSON.parse(await Deno.readTextFile(path));
+      m.meta.mean[0] += 1;
+      await Deno.writeTextFile(path, JSON.stringify(m));
+    }, /manifest\.json's meta does not match its SHA-256/],
+  );
   for (const [what, damage, reason] of damages) {
     await damage();
     const d = await load();
@@ -362,6 +410,91 @@ Deno.test("loadSpeechCommands: a damaged cache entry is reported with its path a
     warnings.length = 0;
     tf.dispose([d, again].flatMap((x) => [x.train, x.val, x.test]));
   }
-  tf.dispose([first.train, first.val, first.test]);
+  // A write killed half-way (its temporary folder, of a process that is gone) is swept at the
+  // next load, in one line; the entry itself is still used.
+  const leftover = `${entry.split("/").at(-1)}.tmp-999999999-x1`;
+  await Deno.mkdir(join(cacheDir, leftover));
+  await Deno.writeFile(join(cacheDir, leftover, "train_X.f32"), new Uint8Array(10));
+  const swept = await load();
+  assert.equal(swept.fromCache, true);
+  assert.deepEqual(warnings, [
+    `removed 1 unfinished cache write (interrupted) in ${cacheDir}: ${leftover}`,
+  ]);
+  assert.deepEqual([...Deno.readDirSync(cacheDir)].map((e) => e.name), [entry.split("/").at(-1)]);
+  tf.dispose([first, swept].flatMap((x) => [x.train, x.val, x.test]));
   for (const p of [dir, cacheDir]) await Deno.remove(p, { recursive: true });
+});
+
+Deno.test("loadSpeechCommands: the cache key is the WAV bytes, not their names and sizes", async () => {
+  const dir = await Deno.makeTempDir();
+  const cacheDir = await Deno.makeTempDir();
+  try {
+    await makeHandSet(dir, 2);
+    const warnings: string[] = [];
+    const load = () => loadSpeechCommands({ dir, cacheDir, warn: (m) => warnings.push(m) });
+    const first = await load();
+    // Every clip's samples zeroed, at the same size (and the same names): another key, so the
+    // old features are not served; the new ones are those of silence.
+    for (const word of WORDS) {
+      for (const e of Deno.readDirSync(join(dir, word))) {
+        const path = join(dir, word, e.name);
+        const bytes = await Deno.readFile(path);
+        bytes.fill(0, 44);
+        await Deno.writeFile(path, bytes);
+      }
+    }
+    const zeroed = await load();
+    assert.equal(zeroed.fromCache, false);
+    assert.notEqual(zeroed.key, first.key);
+    assert.notEqual(zeroed.cachePath, first.cachePath);
+    // Silence: every clip's c0 (the mean log energy) is the same, so normalised it is 0 (the
+    // training std is 0, and (x − mean)/(0 + 1e-5) = 0 exactly for equal values).
+    const X = (await zeroed.train.X.data()) as Float32Array;
+    for (let j = 0; j < X.length; j += 21) assert.equal(X[j + 1], 0);
+    assert.equal(warnings.length, 0, "a new key is not a damaged entry");
+    // The entry of the old bytes stays where it was (another key, another folder).
+    assert.equal([...Deno.readDirSync(cacheDir)].length, 2);
+    tf.dispose([first, zeroed].flatMap((x) => [x.train, x.val, x.test]));
+  } finally {
+    for (const p of [dir, cacheDir]) await Deno.remove(p, { recursive: true });
+  }
+});
+
+Deno.test("loadSpeechCommands: a truncated WAV, a word that is a file, a data folder that is a file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await makeHandSet(dir, 2);
+    // A WAV cut off (a broken copy): an error naming it, not a silently dropped clip.
+    const clip = join(dir, "up", "clip_1.wav");
+    const bytes = await Deno.readFile(clip);
+    await Deno.writeFile(clip, bytes.subarray(0, 44 + 20000));
+    await assert.rejects(
+      loadSpeechCommands({ dir, cacheDir: null }),
+      new RegExp(
+        `^Error: ${clip.replaceAll("/", "\\/")} is truncated: its header declares 16000 ` +
+          `samples, the file holds 10000; fetch it again or delete it$`,
+      ),
+    );
+    await Deno.writeFile(clip, bytes);
+    // A word's entry that is a file: named, not "Not a directory (os error 20)".
+    await Deno.remove(join(dir, "stop"), { recursive: true });
+    await Deno.writeTextFile(join(dir, "stop"), "not a folder");
+    await assert.rejects(
+      loadSpeechCommands({ dir, cacheDir: null }),
+      (e: Error) => {
+        assert.match(e.message, new RegExp(`^${join(dir, "stop")} is a file, not a folder: `));
+        assert.doesNotMatch(e.message, /os error/);
+        return true;
+      },
+    );
+    // The data folder itself a file.
+    const file = join(dir, "yes", "clip_0.wav");
+    await assert.rejects(
+      loadSpeechCommands({ dir: file, cacheDir: null }),
+      (e: Error) =>
+        e.message.startsWith(`${file} is a file, not a folder: give the folder that holds`),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

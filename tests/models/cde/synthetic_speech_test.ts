@@ -189,6 +189,18 @@ Deno.test({
         /synthetic-20-0 is unusable: yes\/synth_s0_00000\.wav does not match/,
       );
       assert.deepEqual(await Deno.readFile(clip), original, "the same clip is made again");
+      // A clip added beside the listed ones (it would be trained on): detected, made again.
+      await Deno.writeFile(join(made.dir, "go", "extra.wav"), original);
+      assert.equal((await ensure()).generated, true);
+      assert.match(
+        warnings.at(-1)!,
+        /synthetic-20-0 is unusable: go\/ holds 3 \.wav files, the set has 2/,
+      );
+      assert.deepEqual(
+        [...Deno.readDirSync(join(made.dir, "go"))].map((e) => e.name).sort(),
+        ["synth_s0_00009.wav", "synth_s0_00019.wav"],
+      );
+      warnings.splice(1);
       // A folder of the old marker scheme (or an interrupted generation) is not trusted either.
       await Deno.remove(join(made.dir, "manifest.json"));
       await Deno.writeTextFile(
@@ -218,5 +230,47 @@ Deno.test("ensureSyntheticSpeech: a missing espeak-ng fails with what to install
     assert.deepEqual([...Deno.readDirSync(dataDir)], []);
   } finally {
     await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("generateSyntheticSpeech: a missing --allow-run is reported as such, not as a missing espeak-ng", async () => {
+  // A child Deno without the run permission (everything else it needs is allowed).
+  const dir = await Deno.makeTempDir();
+  try {
+    const module = new URL("../../../models/cde/synthetic_speech.ts", import.meta.url).href;
+    const script = join(dir, "no_run.ts");
+    await Deno.writeTextFile(
+      script,
+      `import { espeakAvailable, generateSyntheticSpeech } from ${JSON.stringify(module)};\n` +
+        `console.log("available", await espeakAvailable());\n` +
+        `await generateSyntheticSpeech({ out: ${JSON.stringify(join(dir, "out"))}, count: 10 });\n`,
+    );
+    const config = new URL("../../../deno.json", import.meta.url).pathname;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--config",
+        config,
+        "--no-prompt",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "--allow-sys",
+        script,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.success, false, stdout + stderr);
+    assert.match(stdout, /available false/);
+    assert.match(
+      stderr,
+      /espeak-ng cannot be run: this Deno process lacks the run permission for it; run deno with --allow-run=espeak-ng \(or -A\)/,
+    );
+    assert.doesNotMatch(stderr, /not found|apt-get/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

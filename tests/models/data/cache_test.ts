@@ -9,6 +9,9 @@ import {
   CACHE_MANIFEST,
   cacheKey,
   readCacheEntry,
+  sha256File,
+  sha256Hex,
+  sweepStaleCacheWrites,
   writeCacheEntry,
 } from "../../../models/data/cache.ts";
 
@@ -122,7 +125,12 @@ Deno.test("cache: a broken, empty, null or foreign manifest", async () => {
   await damaged(async (path) => {
     const m = JSON.parse(await Deno.readTextFile(manifest(path)));
     await Deno.writeTextFile(manifest(path), JSON.stringify({ ...m, format: 0 }));
-  }, /has format 0, expected 1/);
+  }, /has format 0, expected 2/);
+  // A hand edit of the metadata (which the files' hashes do not cover) is caught by its hash.
+  await damaged(async (path) => {
+    const m = JSON.parse(await Deno.readTextFile(manifest(path)));
+    await Deno.writeTextFile(manifest(path), JSON.stringify({ ...m, meta: { n: 3 } }));
+  }, /manifest\.json's meta does not match its SHA-256 \(edited or corrupt\)/);
   // An entry read for other settings (a key clash of the folder name) is not served.
   await damaged(async () => {}, /names key [0-9a-f]{64}, expected other/, "other");
 });
@@ -145,9 +153,9 @@ Deno.test("cache: contents the owner rejects (NaN, wrong size in meta)", async (
     });
   }, /x\.f32 holds NaN or Inf/);
   await damaged(async (path) => {
-    const m = JSON.parse(await Deno.readTextFile(join(path, CACHE_MANIFEST)));
-    await Deno.writeTextFile(join(path, CACHE_MANIFEST), JSON.stringify({ ...m, meta: null }));
-  }, /Cannot read properties of null|null/);
+    const key = JSON.parse(await Deno.readTextFile(join(path, CACHE_MANIFEST))).key;
+    await writeCacheEntry(path, key, { meta: { n: 5 }, files: contents.files });
+  }, /x\.f32 holds 4 values, expected 5/);
 });
 
 Deno.test("cache: a failing build leaves no entry and no temporary folder", async () => {
@@ -178,6 +186,61 @@ Deno.test("cache: a failing build leaves no entry and no temporary folder", asyn
       /may not be named manifest\.json/,
     );
     assert.deepEqual([...Deno.readDirSync(join(root, "sub"))].map((e) => e.name), ["e"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("cache: sha256File hashes small files whole and large ones streamed, the same", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    // 9 MiB: above the 8 MiB whole-read limit, so streamed in chunks.
+    const big = Uint8Array.from({ length: 9 << 20 }, (_, i) => (i * 2654435761) >>> 24);
+    await Deno.writeFile(join(root, "big.bin"), big);
+    assert.deepEqual(await sha256File(join(root, "big.bin")), {
+      bytes: big.byteLength,
+      sha256: await sha256Hex(big),
+    });
+    await Deno.writeFile(join(root, "empty.bin"), new Uint8Array(0));
+    assert.deepEqual(await sha256File(join(root, "empty.bin")), {
+      bytes: 0,
+      // SHA-256 of the empty string (FIPS 180-2 test vector).
+      sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    });
+    await assert.rejects(sha256File(join(root, "none.bin")), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("cache: temporary folders of interrupted writes are swept when the cache is read", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const key = await cacheKey({ n: 4 });
+    const path = join(root, "x");
+    await writeCacheEntry(path, key, contents);
+    // A write killed half-way by another process (pid 999999999 is above Linux's pid_max, so
+    // never running), one of this process (in flight: kept), and look-alikes that are not ours.
+    const dead = `x.tmp-999999999-k3j4`, mine = `y.tmp-${Deno.pid}-abc`;
+    await Deno.mkdir(join(root, dead, "yes"), { recursive: true });
+    await Deno.writeFile(join(root, dead, "yes", "a.wav"), Uint8Array.of(1));
+    await Deno.mkdir(join(root, mine));
+    await Deno.mkdir(join(root, "notes.tmp-old"));
+    await Deno.writeTextFile(join(root, "z.tmp-999999999-q"), "a file, not a write");
+    const warnings: string[] = [];
+    const read = await readCacheEntry(path, key, { decode, warn: (m) => warnings.push(m) });
+    assert.deepEqual(read?.value, X, "the entry itself is served");
+    assert.deepEqual(warnings, [
+      `removed 1 unfinished cache write (interrupted) in ${root}: ${dead}`,
+    ]);
+    assert.deepEqual(
+      [...Deno.readDirSync(root)].map((e) => e.name).sort(),
+      ["notes.tmp-old", "x", mine, "z.tmp-999999999-q"].sort(),
+    );
+    // Nothing left to sweep: silent, and a folder that does not exist has nothing to sweep.
+    assert.deepEqual(await sweepStaleCacheWrites(root, (m) => warnings.push(m)), []);
+    assert.deepEqual(await sweepStaleCacheWrites(join(root, "none")), []);
+    assert.equal(warnings.length, 1);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
