@@ -498,8 +498,35 @@ function wasmBinaryDirectory(): string | undefined {
   return new URL(".", entry).href;
 }
 
+let webGpuReleaseOnUnload = false;
+
+/**
+ * Destroys the webgpu backend's device when the process ends, while the runtime is still whole.
+ * tfjs never destroys it (its `dispose` frees buffers only), so otherwise the device, and with a
+ * software adapter (Mesa's lavapipe) its worker threads, are torn down in the runtime's own exit
+ * path; under Deno 2.9 that exit has been seen to abort with a glibc heap error after every test
+ * had passed.
+ */
+function releaseWebGpuOnUnload(): void {
+  if (webGpuReleaseOnUnload || typeof globalThis.addEventListener !== "function") return;
+  webGpuReleaseOnUnload = true;
+  globalThis.addEventListener("unload", () => {
+    try {
+      const registry = (tf.engine() as unknown as { registry: Record<string, unknown> }).registry;
+      const backend = registry["webgpu"] as
+        | { device?: GPUDevice; dispose?: () => void }
+        | undefined;
+      backend?.dispose?.();
+      backend?.device?.destroy();
+    } catch {
+      // Nothing to release, or the runtime is already gone: the process ends either way.
+    }
+  });
+}
+
 /** Check that WebGPU has an adapter, then import (and so register) the webgpu backend. */
 async function registerWebGpu(): Promise<void> {
+  releaseWebGpuOnUnload();
   const gpu = navigatorGpu();
   if (gpu === undefined) {
     throw new Error(
