@@ -202,7 +202,7 @@ export function parseCdeArgs(args: string[]): CdeCliOptions | "help" {
  * @returns the exit code
  */
 export async function cdeMain(args: string[]): Promise<number> {
-  const options = parseCommandLine(args, parseCdeArgs, CDE_USAGE, (o) => {
+  const options = parseCommandLine(args, parseCdeArgs, CDE_USAGE, ({ backend: _, ...o }) => {
     resolveCdeSettings(o);
     resolveCdeData(o, o.preset ?? "small");
   });

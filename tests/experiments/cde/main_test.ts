@@ -103,3 +103,19 @@ Deno.test("command line: flags, unknown flags and bad values are clear errors", 
   assert.equal(errors[0], "error: unknown flag --bogus; run with --help to see the flags");
   assert.match(errors[1], /^error: cde: the paper preset needs the real data/);
 });
+
+Deno.test("command line: --backend passes the settings check (it is not an experiment option)", async () => {
+  const errors: string[] = [];
+  const error = console.error;
+  console.error = (...a: unknown[]) => void errors.push(a.join(" "));
+  try {
+    // Flags that parse but fail the settings check (paper without data), beside --backend: the
+    // usage error must be that check's, not "unknown option backend".
+    assert.equal(await cdeMain(["--backend", "cpu", "--preset", "paper"]), 2);
+  } finally {
+    console.error = error;
+  }
+  const text = errors.join("\n");
+  assert.match(text, /paper preset needs the real data/);
+  assert.doesNotMatch(text, /unknown option "backend"/);
+});
