@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { rejectUnknownKeys } from "../solvers/unknown_keys.ts";
 import * as tf from "@tensorflow/tfjs";
 import { odeint, type OdeSolution, runAsync, solve, type SolveStats } from "../solvers/odeint.ts";
 import { type OdeintOptions, OPTION_KEYS, type Plan, plan } from "../solvers/options.ts";
@@ -226,11 +227,7 @@ export async function odeintAdjoint<S extends State>(
     throw new TypeError("params must be an array of the tf.Tensor/tf.Variable objects f reads");
   }
   if (new Set(params).size !== params.length) throw new TypeError("params lists a tensor twice");
-  for (const key of Object.keys(adjoint)) {
-    if (!ADJOINT_KEYS.includes(key)) {
-      throw new TypeError(`Unknown adjoint option "${key}"; valid: ${ADJOINT_KEYS.join(", ")}`);
-    }
-  }
+  rejectUnknownKeys("adjoint", adjoint, ADJOINT_KEYS);
   const layout = layoutOf(y0);
   const stateNorm = forward.norm ?? (layout.isTuple ? mixedNorm : rmsNorm);
   const nY = layout.shapes.length;

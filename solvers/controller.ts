@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { rejectUnknownKeys } from "./unknown_keys.ts";
 import * as tf from "@tensorflow/tfjs";
 import type { Norm } from "./norms.ts";
 import { view } from "./state.ts";
@@ -61,13 +62,7 @@ const CONTROLLER_KEYS = ["kind", "safety", "ifactor", "dfactor", "pcoeff", "icoe
  * ```
  */
 export function makeController(order: number, options: ControllerOptions = {}): Controller {
-  for (const key of Object.keys(options)) {
-    if (!CONTROLLER_KEYS.includes(key)) {
-      throw new TypeError(
-        `Unknown controller option "${key}"; valid: ${CONTROLLER_KEYS.join(", ")}`,
-      );
-    }
-  }
+  rejectUnknownKeys("controller", options, CONTROLLER_KEYS);
   const {
     kind = "i",
     safety = 0.9,

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { rejectUnknownKeys } from "./unknown_keys.ts";
 import * as tf from "@tensorflow/tfjs";
 import { polynomialAt } from "./dense_output.ts";
 import type { Reads } from "./reads.ts";
@@ -79,11 +80,7 @@ export function planEvent(option: EventOption): EventPlan {
       `event must be a function (t, y) => number | tf.Scalar or { fn, direction, terminal }`,
     );
   }
-  for (const key of Object.keys(spec)) {
-    if (!EVENT_KEYS.includes(key)) {
-      throw new TypeError(`Unknown event option "${key}"; valid: ${EVENT_KEYS.join(", ")}`);
-    }
-  }
+  rejectUnknownKeys("event", spec, EVENT_KEYS);
   if (typeof spec.fn !== "function") {
     throw new TypeError("event.fn must be a function (t, y) => number | tf.Scalar");
   }

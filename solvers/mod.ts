@@ -17,6 +17,7 @@
  */
 export { odeint, odeintSync, type OdeSolution, type SolveStats } from "./odeint.ts";
 export { DEFAULT_TOLERANCES, type OdeintOptions } from "./options.ts";
+export { rejectUnknownKeys } from "./unknown_keys.ts";
 export { getMethod, type MethodName, METHODS } from "./methods.ts";
 export { makeTableau, type Tableau, type TableauSpec } from "./tableau.ts";
 export { type Controller, type ControllerOptions, makeController } from "./controller.ts";

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { rejectUnknownKeys } from "./unknown_keys.ts";
 import {
   type Controller,
   type ControllerOptions,
@@ -229,13 +230,7 @@ export function plan(
   tsIn: ArrayLike<number> | tf.Tensor,
   options: OdeintOptions,
 ): Plan {
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) {
-      throw new TypeError(
-        `Unknown odeint option "${key}"; valid options: ${OPTION_KEYS.join(", ")}`,
-      );
-    }
-  }
+  rejectUnknownKeys("odeint", options, OPTION_KEYS);
   if (options.norm !== undefined && typeof options.norm !== "function") {
     throw new TypeError(
       `norm must be a function of the state's tensors, got ${JSON.stringify(options.norm)}. ` +

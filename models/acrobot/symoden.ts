@@ -43,6 +43,7 @@ import {
   odeint,
   odeintAdjoint,
   type OdeintOptions,
+  rejectUnknownKeys,
   type SolveStats,
   type VjpField,
 } from "../../mod.ts";
@@ -183,14 +184,7 @@ function solveSettings(windows: tf.Tensor, options: SymodenSolveOptions): {
   ts: number[];
   solver: OdeintOptions;
 } {
-  for (const key of Object.keys(options)) {
-    if (!SOLVE_KEYS.includes(key)) {
-      throw new TypeError(
-        `Unknown Symoden option "${key}"; valid: ${SOLVE_KEYS.join(", ")} ` +
-          `(and ${STEP_KEYS.join(", ")} in step)`,
-      );
-    }
-  }
+  rejectUnknownKeys("Symoden", options, SOLVE_KEYS, ` (and ${STEP_KEYS.join(", ")} in step)`);
   const { dt = ACROBOT.dt, ...rest } = options;
   if (!(dt > 0)) throw new RangeError(`dt must be > 0, got ${dt}`);
   const ts = Array.from({ length: (windows.shape as number[])[1] }, (_, i) => i * dt);

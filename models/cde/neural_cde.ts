@@ -25,6 +25,7 @@ import {
   adjointValueAndGrads,
   type MethodName,
   mlpField,
+  rejectUnknownKeys,
   type SolveStats,
   type VjpField,
 } from "../../mod.ts";
@@ -124,26 +125,6 @@ const MODEL_OPTION_KEYS: readonly string[] = [
 
 /** The solve option names of `predict`, `evaluate` and `lossAndGrads`. */
 const SOLVE_OPTION_KEYS: readonly string[] = ["rtol", "atol", "method", "record", "jumpT"];
-
-/**
- * Throws a `TypeError` naming the first key of `options` that is not in `known`, and the valid
- * ones (as `odeint` rejects unknown options): a typo is never silently ignored.
- */
-function rejectUnknownKeys(
-  what: string,
-  options: object,
-  known: readonly string[],
-  extra = "",
-): void {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`${what} options must be an object; got ${String(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new TypeError(`Unknown ${what} option "${key}"; valid: ${known.join(", ")}${extra}`);
-    }
-  }
-}
 
 function positiveInt(name: string, v: number): number {
   if (!Number.isInteger(v) || v < 1) {

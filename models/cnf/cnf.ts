@@ -36,6 +36,7 @@ import {
   type MethodName,
   odeint,
   odeintAdjoint,
+  rejectUnknownKeys,
   type SolveStats,
 } from "../../mod.ts";
 import { seededRandom } from "../data/mod.ts";
@@ -151,11 +152,7 @@ export class Cnf {
   /** A flow on `velocity` (which it owns: {@link Cnf.dispose} frees it). */
   constructor(velocity: CnfVelocity, options: CnfOptions = {}) {
     const known = ["trace", "noise", "kineticWeight", "jacobianWeight", "time", "seed"];
-    for (const key of Object.keys(options)) {
-      if (!known.includes(key)) {
-        throw new TypeError(`Unknown Cnf option "${key}"; valid: ${known.join(", ")}`);
-      }
-    }
+    rejectUnknownKeys("Cnf", options, known);
     const {
       trace = velocity.dim <= 8 ? "exact" : "hutchinson",
       noise = "rademacher",
@@ -416,14 +413,7 @@ export class Cnf {
 
 /** Checks the option names and drops the omitted ones (the solver fills in the defaults). */
 function solverOptions(options: CnfSolveOptions): CnfSolveOptions {
-  for (const key of Object.keys(options)) {
-    if (!SOLVE_KEYS.includes(key)) {
-      throw new TypeError(
-        `Unknown Cnf solve option "${key}"; valid: ${SOLVE_KEYS.join(", ")} (and adjoint, ` +
-          "logDet, probes in step)",
-      );
-    }
-  }
+  rejectUnknownKeys("Cnf solve", options, SOLVE_KEYS, " (and adjoint, logDet, probes in step)");
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }
 

@@ -6,7 +6,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type AdjointOptions, adjointValueAndGrads, odeint, odeintAdjoint } from "../../mod.ts";
+import {
+  type AdjointOptions,
+  adjointValueAndGrads,
+  odeint,
+  odeintAdjoint,
+  rejectUnknownKeys,
+} from "../../mod.ts";
 import type { StepResult } from "../step.ts";
 
 /** The true trajectory, sampled at `n` equally spaced times on `[0, tEnd]`. */
@@ -185,14 +191,7 @@ export class SpiralODE {
 /** Checks the option names and drops the omitted ones (the solver fills in the defaults). */
 function solverOptions(options: SpiralSolveOptions): SpiralSolveOptions {
   const known = ["rtol", "atol", "record"];
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new TypeError(
-        `Unknown SpiralODE option "${key}"; valid: ${known.join(", ")} (and adjoint in ` +
-          "lossAndGrads)",
-      );
-    }
-  }
+  rejectUnknownKeys("SpiralODE", options, known, " (and adjoint in lossAndGrads)");
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }
 
