@@ -20,7 +20,7 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { chooseBackend, useBackend } from "./backend.ts";
+ * import { chooseBackend, useBackend } from "@fasterode/fasterode";
  *
  * const { backend, reason } = await chooseBackend();
  * assert.equal(tf.getBackend(), backend);
@@ -71,7 +71,7 @@ export interface UseBackendOptions {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { useBackend } from "./backend.ts";
+ * import { useBackend } from "@fasterode/fasterode";
  *
  * assert.equal(await useBackend("wasm"), "wasm");
  * assert.equal(tf.getBackend(), "wasm");
@@ -84,7 +84,7 @@ export interface UseBackendOptions {
  * @example wasm with its stock kernels (to compare against the fast ones)
  * ```ts
  * import assert from "node:assert/strict";
- * import { fastWasmKernelsInstalled, useBackend } from "./mod.ts";
+ * import { fastWasmKernelsInstalled, useBackend } from "@fasterode/fasterode";
  *
  * await useBackend("wasm", { kernels: "stock" });
  * assert.equal(fastWasmKernelsInstalled(), false);
@@ -175,7 +175,7 @@ function fastKernelsFit(): boolean {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { hasHardwareGpu, useBackend } from "./backend.ts";
+ * import { hasHardwareGpu, useBackend } from "@fasterode/fasterode";
  *
  * const gpu = await hasHardwareGpu();
  * assert.equal(typeof gpu, "boolean"); // never throws, never undefined
@@ -230,7 +230,7 @@ const BACKEND_ENV = "FASTERODE_BACKEND";
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { chooseBackend, useBackend } from "./backend.ts";
+ * import { chooseBackend, useBackend } from "@fasterode/fasterode";
  *
  * assert.deepEqual(await chooseBackend({ requested: "cpu" }), {
  *   backend: "cpu",

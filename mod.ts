@@ -8,7 +8,7 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { odeint } from "./mod.ts";
+ * import { odeint } from "@fasterode/fasterode";
  *
  * // A harmonic oscillator as a tuple state [x, v]: x'' = -x.
  * const sol = await odeint(

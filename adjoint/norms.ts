@@ -37,7 +37,7 @@ export type NormName = "default" | "seminorm";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { NORM_NAMES } from "./norms.ts";
+ * import { NORM_NAMES } from "@fasterode/fasterode";
  * assert.deepEqual(NORM_NAMES, ["default", "seminorm"]);
  * ```
  */
@@ -55,8 +55,7 @@ export type AdjointNormSpec = NormName | AdjointNorm;
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import assert from "node:assert/strict";
- * import { adjointNorm } from "./norms.ts";
- * import { rmsNorm } from "../solvers/norms.ts";
+ * import { adjointNorm, rmsNorm } from "@fasterode/fasterode";
  * const parts = [tf.tensor([0.1]), tf.tensor([0.2]), tf.tensor([5])]; // y, adjY, one a_θ
  * const full = adjointNorm("default", rmsNorm, 1);
  * const semi = adjointNorm("seminorm", rmsNorm, 1);

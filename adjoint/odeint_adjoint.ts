@@ -180,7 +180,7 @@ function addStats(total: SolveStats, part: SolveStats): void {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import assert from "node:assert/strict";
- * import { odeintAdjoint } from "./odeint_adjoint.ts";
+ * import { odeintAdjoint } from "@fasterode/fasterode";
  * // y' = θ·y: y(1) = y0·e^θ, so d y(1)/dθ = y0·e^θ and d y(1)/d y0 = e^θ.
  * const theta = tf.variable(tf.scalar(-0.5));
  * const sol = await odeintAdjoint((_t, y) => tf.mul(theta, y), tf.tensor([2]), [0, 1], [theta], {
@@ -198,7 +198,7 @@ function addStats(total: SolveStats, part: SolveStats): void {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import assert from "node:assert/strict";
- * import { odeintAdjoint } from "./odeint_adjoint.ts";
+ * import { odeintAdjoint } from "@fasterode/fasterode";
  * // y = [height, velocity], y' = [v, −g]
  * const fall = (_t: number, y: tf.Tensor) =>
  *   tf.stack([tf.slice(y, [1], [1]).reshape([]), tf.scalar(-9.81)]);

@@ -86,7 +86,7 @@ const zeroWithUnitGrad = tf.customGrad((x, save) => {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { odeintSyncTs } from "./time_grads.ts";
+ * import { odeintSyncTs } from "@fasterode/fasterode";
  * // y' = −y, y(t0) = 1: y(t1) = e^{−(t1 − t0)}, so dy(t1)/dt1 = −y(t1) and dy(t1)/dt0 = y(t1).
  * const ts = tf.variable(tf.tensor1d([0.2, 1]));
  * const { grads } = tf.variableGrads(() => {

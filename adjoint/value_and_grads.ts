@@ -38,7 +38,7 @@ export interface AdjointModel<S extends State> {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import assert from "node:assert/strict";
- * import { adjointValueAndGrads, type Gradients, odeintAdjoint } from "./mod.ts";
+ * import { adjointValueAndGrads, type Gradients, odeintAdjoint } from "@fasterode/fasterode";
  * const rate = tf.variable(tf.scalar(-1), true, "gradients_doc_rate");
  * const { grads }: { grads: Gradients } = await adjointValueAndGrads({
  *   before: () => tf.tensor([1]),
@@ -74,7 +74,7 @@ export interface AdjointValueAndGrads {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import assert from "node:assert/strict";
- * import { adjointValueAndGrads, odeintAdjoint } from "./mod.ts";
+ * import { adjointValueAndGrads, odeintAdjoint } from "@fasterode/fasterode";
  * const enc = tf.variable(tf.scalar(2), true, "enc");   // y0 = enc
  * const rate = tf.variable(tf.scalar(-1), true, "rate"); // y' = rate·y
  * const { value, grads } = await adjointValueAndGrads({
@@ -92,7 +92,7 @@ export interface AdjointValueAndGrads {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import assert from "node:assert/strict";
- * import { adjointValueAndGrads, odeintAdjoint } from "./mod.ts";
+ * import { adjointValueAndGrads, odeintAdjoint } from "@fasterode/fasterode";
  * const rate = tf.variable(tf.scalar(-1), true, "aux_rate");
  * const { value, aux } = await adjointValueAndGrads({
  *   before: () => tf.tensor([1, -2, 3]),

@@ -38,7 +38,7 @@ function pack(parts: tf.Tensor[]): tf.Tensor {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import assert from "node:assert/strict";
- * import { vjp } from "./vjp.ts";
+ * import { vjp } from "@fasterode/fasterode";
  * const x = tf.tensor([1, 2]);
  * const w = tf.variable(tf.tensor([3, 4]));
  * const unused = tf.variable(tf.tensor([5]));

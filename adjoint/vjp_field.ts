@@ -49,8 +49,7 @@ export interface VjpField<S extends State = State> {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { odeintAdjoint } from "./odeint_adjoint.ts";
- * import { withVjp } from "./vjp_field.ts";
+ * import { odeintAdjoint, withVjp } from "@fasterode/fasterode";
  * // f(t, y) = θ·y: aᵀ∂f/∂y = θ·a, aᵀ∂f/∂θ = Σ a·y.
  * const theta = tf.variable(tf.scalar(-0.5));
  * const field = withVjp((_t, y: tf.Tensor) => tf.mul(theta, y), [theta], (_t, y, a) => ({
@@ -85,7 +84,7 @@ export function withVjp<S extends State>(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { isVjpField, withVjp } from "./vjp_field.ts";
+ * import { isVjpField, withVjp } from "@fasterode/fasterode";
  * const f = (_t: number, y: tf.Tensor) => tf.neg(y);
  * assert.equal(isVjpField(f), false);
  * const g = withVjp(f, [], (_t, y, a) => ({ value: tf.neg(y), y: tf.neg(a), params: [] }));

@@ -15,9 +15,8 @@
  * of a run; they change as the model trains.
  *
  * Each configuration runs one small warm-up batch (8 windows), then `--repeats` timed batches,
- * timed in wall seconds and in this process's CPU seconds (user + system, `process.cpuUsage`):
- * the wasm backend runs on one thread, so on a quiet machine the two agree, and on a busy one the
- * CPU time is the better measure of the work.
+ * timed in wall seconds and in this process's CPU seconds (the loop, the flags and the table are
+ * the batch benchmarks' shared ones, bench/batch_timing.ts).
  * The hand and the tape VJP must give the same NFE and gradients to rounding (printed: the
  * largest difference relative to each gradient's largest entry).
  *
@@ -26,6 +25,7 @@
  * deno run -A bench/acrobot_batch.ts --batch 16 --widths 32,32,32 # a quick check
  * deno run -A bench/acrobot_batch.ts --kernels both --vjp hand    # stock vs fast kernels
  * deno run -A bench/acrobot_batch.ts --backend cpu
+ * deno run -A bench/acrobot_batch.ts --help
  * ```
  *
  * Not a `deno bench` file (no `_bench` in its name: `deno task bench` skips it); run it directly.
@@ -33,9 +33,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import process from "node:process";
-import { parseArgs } from "node:util";
-import { type BackendName, NORM_NAMES, type NormName, useBackend } from "../mod.ts";
+import { useBackend } from "../mod.ts";
 import {
   ACROBOT_CONTROLS,
   acrobotTrajectories,
@@ -44,6 +42,15 @@ import {
   windowsOf,
 } from "../models/acrobot/mod.ts";
 import { ACROBOT_PRESETS } from "../experiments/acrobot/mod.ts";
+import { parseCommandLine, runMain } from "../experiments/harness/mod.ts";
+import {
+  type BatchConfig,
+  type BatchFlagOptions,
+  batchFlags,
+  batchReport,
+  batchUsage,
+  timeBatches,
+} from "./batch_timing.ts";
 
 const PAPER = ACROBOT_PRESETS.paper;
 /** Windows of 8 points per trial of 32 (models/acrobot/dataset.ts). */
@@ -53,22 +60,21 @@ const WINDOW = 8;
 const TRAIN_WINDOWS = splitSizes(PAPER.trials)[0] * WINDOWS_PER_TRIAL * ACROBOT_CONTROLS.length;
 const BATCHES_PER_RUN = Math.ceil(TRAIN_WINDOWS / PAPER.batchSize) * PAPER.epochs;
 
-type VjpKind = "hand" | "tape";
-type Kernels = "fast" | "stock";
-
-interface Row {
-  kernels: Kernels;
-  vjp: VjpKind;
-  norm: NormName;
-  seconds: number[];
-  /** CPU seconds of this process per batch (user + system): robust to other load. */
-  cpuSeconds: number[];
-  forwardNfe: number;
-  backwardNfe: number;
-  loss: number;
-  /** Gradients of the last timed batch (kept for the hand-vs-tape comparison). */
-  grads: Float32Array[];
-}
+/** The command line: the batch benchmarks' flags, and `--widths`. */
+const FLAGS: BatchFlagOptions = {
+  command: "deno run -A bench/acrobot_batch.ts",
+  batch: PAPER.batchSize,
+  items: "windows",
+  vjp: "both",
+  minRepeats: 1,
+  extra: {
+    widths: {
+      default: `${PAPER.massHidden},${PAPER.potentialHidden},${PAPER.inputHidden}`,
+      help: "hidden widths of the three nets",
+      arg: "M,V,g",
+    },
+  },
+};
 
 /** `count` windows spread evenly over trajectories of all 9 controls. */
 async function batchOf(count: number): Promise<tf.Tensor3D> {
@@ -88,56 +94,24 @@ async function batchOf(count: number): Promise<tf.Tensor3D> {
 function parseWidths(text: string): [number, number, number] {
   const w = text.split(",").map(Number);
   if (w.length !== 3 || !w.every((v) => Number.isInteger(v) && v >= 1)) {
-    throw new Error(
+    throw new RangeError(
       `--widths must be three positive integers M,V,g (e.g. 400,300,300), not ${text}`,
     );
   }
   return w as [number, number, number];
 }
 
-function choice<T extends string>(flag: string, value: string, options: readonly T[]): T[] {
-  if (value === "both") return [...options];
-  if (!(options as readonly string[]).includes(value)) {
-    throw new Error(
-      `--${flag} must be ${options.join(", ")} or both, not ${JSON.stringify(value)}`,
-    );
-  }
-  return [value as T];
+/** The command line's flags, checked (`--widths` as numbers), or `"help"`. */
+function parse(args: string[]) {
+  const flags = batchFlags(args, FLAGS);
+  return flags === "help" ? flags : { ...flags, widths: parseWidths(flags.extra.widths) };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      backend: { type: "string", default: "wasm" },
-      batch: { type: "string", default: String(PAPER.batchSize) },
-      widths: {
-        type: "string",
-        default: `${PAPER.massHidden},${PAPER.potentialHidden},${PAPER.inputHidden}`,
-      },
-      kernels: { type: "string", default: "fast" },
-      vjp: { type: "string", default: "both" },
-      repeats: { type: "string", default: "1" },
-    },
-  });
-  const backend = values.backend as BackendName;
-  const batchSize = Number(values.batch);
-  const repeats = Number(values.repeats);
-  if (!(Number.isInteger(batchSize) && batchSize >= 1)) {
-    throw new Error(`--batch must be a positive integer, not ${values.batch}`);
-  }
-  if (!(Number.isInteger(repeats) && repeats >= 1)) {
-    throw new Error(`--repeats must be a positive integer, not ${values.repeats}`);
-  }
-  const [massHidden, potentialHidden, inputHidden] = parseWidths(values.widths!);
-  const kernelSets = backend === "wasm"
-    ? choice("kernels", values.kernels!, ["stock", "fast"] as const)
-    : ["fast" as const];
-  const vjps = choice("vjp", values.vjp!, ["hand", "tape"] as const);
+async function main(args: string[]): Promise<number> {
+  const flags = parseCommandLine(args, parse, batchUsage(FLAGS));
+  if (typeof flags === "number") return flags;
+  const { backend, batchSize, repeats } = flags;
+  const [massHidden, potentialHidden, inputHidden] = flags.widths;
 
   await useBackend(backend);
   const windows = await batchOf(batchSize);
@@ -150,49 +124,12 @@ async function main(): Promise<void> {
       `dopri5 rtol ${solve.rtol}, atol ${solve.atol}; ${repeats} timed batch(es) per row after ` +
       `a warm-up of ${warmup.shape[0]} windows`,
   );
-  const rows: Row[] = [];
-  for (const kernels of kernelSets) {
-    if (backend === "wasm") await useBackend("wasm", { kernels });
-    for (const vjp of vjps) {
-      for (const norm of NORM_NAMES) {
-        const options = { ...solve, vjp, adjoint: { norm } };
-        const w = await model.step(warmup, options);
-        tf.dispose(w.grads);
-        const row: Row = {
-          kernels,
-          vjp,
-          norm,
-          seconds: [],
-          cpuSeconds: [],
-          forwardNfe: 0,
-          backwardNfe: 0,
-          loss: 0,
-          grads: [],
-        };
-        for (let r = 0; r < repeats; r++) {
-          const [t0, cpu0] = [performance.now(), process.cpuUsage()];
-          const step = await model.step(windows, options);
-          const grads = await Promise.all(model.variables.map((v) => step.grads[v.name].data()));
-          const cpu = process.cpuUsage(cpu0);
-          row.seconds.push((performance.now() - t0) / 1000);
-          row.cpuSeconds.push((cpu.user + cpu.system) / 1e6);
-          Object.assign(row, {
-            forwardNfe: step.forward.nfe,
-            backwardNfe: step.backward.nfe,
-            loss: step.loss,
-            grads: grads as Float32Array[],
-          });
-          tf.dispose(step.grads);
-        }
-        rows.push(row);
-        console.log(
-          `  ${kernels} kernels, ${vjp} VJP, ${norm}: ${median(row.seconds).toFixed(2)} s ` +
-            `(CPU ${median(row.cpuSeconds).toFixed(2)} s) ` +
-            `(NFE ${row.forwardNfe} + ${row.backwardNfe}, loss ${row.loss.toPrecision(6)})`,
-        );
-      }
-    }
-  }
+  const options = ({ vjp, norm }: BatchConfig) => ({ ...solve, vjp, adjoint: { norm } });
+  const rows = await timeBatches(flags, {
+    warmUp: (config) => model.step(warmup, options(config)),
+    batch: (config) => model.step(windows, options(config)),
+    variables: model.variables,
+  });
   console.log(
     `\nhours per paper run: ${BATCHES_PER_RUN} batches per norm (⌈${TRAIN_WINDOWS} / ` +
       `${PAPER.batchSize}⌉ per epoch × ${PAPER.epochs} epochs, ACROBOT_PRESETS.paper), at the ` +
@@ -202,44 +139,10 @@ async function main(): Promise<void> {
           : ` (batch ${batchSize}, not the paper's ${PAPER.batchSize})`
       }`,
   );
-  console.log(
-    "| kernels | VJP | norm | s per batch | CPU s per batch | forward NFE | backward NFE | " +
-      "h per paper run (wall) |",
-  );
-  console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
-  for (const r of rows) {
-    const s = median(r.seconds);
-    console.log(
-      `| ${r.kernels} | ${r.vjp} | ${r.norm} | ${s.toFixed(2)} | ` +
-        `${median(r.cpuSeconds).toFixed(2)} | ${r.forwardNfe} | ${r.backwardNfe} | ` +
-        `${((s * BATCHES_PER_RUN) / 3600).toFixed(1)} |`,
-    );
-  }
-  // Hand vs tape: the same NFE, and gradients equal to rounding.
-  for (const kernels of kernelSets) {
-    for (const norm of NORM_NAMES) {
-      const hand = rows.find((r) => r.kernels === kernels && r.vjp === "hand" && r.norm === norm);
-      const tape = rows.find((r) => r.kernels === kernels && r.vjp === "tape" && r.norm === norm);
-      if (hand === undefined || tape === undefined) continue;
-      let worst = 0;
-      hand.grads.forEach((g, k) => {
-        const t = tape.grads[k];
-        const scale = t.reduce((m, v) => Math.max(m, Math.abs(v)), 0) || 1;
-        g.forEach((v, i) => worst = Math.max(worst, Math.abs(v - t[i]) / scale));
-      });
-      const same = hand.forwardNfe === tape.forwardNfe && hand.backwardNfe === tape.backwardNfe;
-      console.log(
-        `${kernels}, ${norm}: hand/tape speed-up ${
-          (median(tape.seconds) / median(hand.seconds)).toFixed(2)
-        }× wall, ${(median(tape.cpuSeconds) / median(hand.cpuSeconds)).toFixed(2)}× CPU, NFE ${
-          same ? "equal" : "DIFFER"
-        }, gradients differ by ≤ ${worst.toExponential(1)} ` +
-          `of each gradient's largest entry`,
-      );
-    }
-  }
+  for (const line of batchReport(rows, BATCHES_PER_RUN)) console.log(line);
   tf.dispose([windows, warmup]);
   model.dispose();
+  return 0;
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await runMain(main);

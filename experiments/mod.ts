@@ -11,7 +11,12 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ACROBOT_PRESETS, CDE_PRESETS, DEMO_SETTINGS, resolveComparison } from "./mod.ts";
+ * import {
+ *   ACROBOT_PRESETS,
+ *   CDE_PRESETS,
+ *   DEMO_SETTINGS,
+ *   resolveComparison,
+ * } from "@fasterode/fasterode/experiments";
  * assert.deepEqual(resolveComparison("any", {}).norms, ["default", "seminorm"]);
  * assert.equal(CDE_PRESETS.paper.hiddenChannels, 90);
  * assert.equal(ACROBOT_PRESETS.paper.massHidden, 400);

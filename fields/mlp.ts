@@ -17,7 +17,7 @@ export type Activation = "tanh" | "relu" | "sigmoid" | "softplus" | "linear";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ACTIVATIONS } from "./mlp.ts";
+ * import { ACTIVATIONS } from "@fasterode/fasterode";
  * assert.ok(ACTIVATIONS.includes("tanh") && ACTIVATIONS.includes("relu"));
  * ```
  */
@@ -104,8 +104,7 @@ function backActivation(kind: Activation, delta: tf.Tensor, z: tf.Tensor, h: tf.
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { mlpField } from "./mlp.ts";
- * import { odeintAdjoint } from "../adjoint/odeint_adjoint.ts";
+ * import { mlpField, odeintAdjoint } from "@fasterode/fasterode";
  * const layers = [
  *   { kernel: tf.variable(tf.randomNormal([2, 16], 0, 0.5, "float32", 1)), bias: tf.variable(tf.zeros([16])) },
  *   { kernel: tf.variable(tf.randomNormal([16, 2], 0, 0.5, "float32", 2)) },

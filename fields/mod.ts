@@ -6,7 +6,7 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { mlpField } from "./mod.ts";
+ * import { mlpField } from "@fasterode/fasterode";
  * const f = mlpField([{ kernel: tf.eye(2) }], { finalActivation: "tanh" }); // f(t, y) = tanh(y)
  * const dy = f(0, tf.tensor2d([[0, 1]]));
  * assert.ok(Math.abs((await dy.data())[1] - Math.tanh(1)) < 1e-6);

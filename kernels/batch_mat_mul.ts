@@ -102,8 +102,7 @@ export function planMatMul(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { useBackend } from "../backend.ts";
- * import { FAST_WASM_KERNELS } from "./wasm.ts";
+ * import { useBackend, FAST_WASM_KERNELS } from "@fasterode/fasterode";
  *
  * await useBackend("wasm"); // installs fastBatchMatMul among the fast kernels
  * assert.ok(FAST_WASM_KERNELS.includes("BatchMatMul"));

@@ -70,7 +70,7 @@ function reduceLeading(args: KernelArgs, mean: boolean): tf.TensorInfo | null {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { useBackend } from "../backend.ts";
+ * import { useBackend } from "@fasterode/fasterode";
  *
  * await useBackend("wasm"); // installs fastSum among the fast kernels
  * const x = tf.ones([512, 4]);
@@ -98,7 +98,7 @@ export function fastSum(stock: StockKernels): WasmKernelFunc {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { useBackend } from "../backend.ts";
+ * import { useBackend } from "@fasterode/fasterode";
  *
  * await useBackend("wasm");
  * const x = tf.fill([512, 4], 3);

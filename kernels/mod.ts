@@ -26,8 +26,12 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { useBackend } from "../backend.ts";
- * import { fastWasmKernelsInstalled, installFastWasmKernels, restoreStockWasmKernels } from "./mod.ts";
+ * import {
+ *   useBackend,
+ *   fastWasmKernelsInstalled,
+ *   installFastWasmKernels,
+ *   restoreStockWasmKernels,
+ * } from "@fasterode/fasterode";
  *
  * await useBackend("wasm"); // the fast kernels are the default
  * assert.ok(fastWasmKernelsInstalled());

@@ -26,7 +26,7 @@ import {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { useBackend } from "../backend.ts";
+ * import { useBackend } from "@fasterode/fasterode";
  *
  * await useBackend("wasm"); // installs fastSlice among the fast kernels
  * const x = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);

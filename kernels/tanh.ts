@@ -31,7 +31,7 @@ export const MIN_FAST_TANH_SIZE = 1024;
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { useBackend } from "../backend.ts";
+ * import { useBackend } from "@fasterode/fasterode";
  *
  * await useBackend("wasm"); // installs fastTanh among the fast kernels
  * const x = tf.linspace(-3, 3, 2048);

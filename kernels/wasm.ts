@@ -42,8 +42,12 @@ const installed = new Set<tf.KernelFunc>();
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { useBackend } from "../backend.ts";
- * import { fastWasmKernelsInstalled, installFastWasmKernels, restoreStockWasmKernels } from "./wasm.ts";
+ * import {
+ *   useBackend,
+ *   fastWasmKernelsInstalled,
+ *   installFastWasmKernels,
+ *   restoreStockWasmKernels,
+ * } from "@fasterode/fasterode";
  *
  * await useBackend("wasm", { kernels: "stock" });
  * assert.equal(fastWasmKernelsInstalled(), false);
@@ -96,8 +100,11 @@ export function installFastWasmKernels(): void {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { useBackend } from "../backend.ts";
- * import { fastWasmKernelsInstalled, restoreStockWasmKernels } from "./wasm.ts";
+ * import {
+ *   useBackend,
+ *   fastWasmKernelsInstalled,
+ *   restoreStockWasmKernels,
+ * } from "@fasterode/fasterode";
  *
  * await useBackend("wasm");
  * restoreStockWasmKernels();
@@ -123,8 +130,7 @@ export function restoreStockWasmKernels(): void {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { useBackend } from "../backend.ts";
- * import { fastWasmKernelsInstalled } from "./wasm.ts";
+ * import { useBackend, fastWasmKernelsInstalled } from "@fasterode/fasterode";
  *
  * await useBackend("wasm");
  * assert.equal(fastWasmKernelsInstalled(), true);

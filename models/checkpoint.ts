@@ -121,7 +121,7 @@ async function exists(path: string): Promise<boolean> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { hasCheckpoint } from "./checkpoint.ts";
+ * import { hasCheckpoint } from "@fasterode/fasterode/models";
  * assert.equal(await hasCheckpoint(await Deno.makeTempDir()), false);
  * ```
  */
@@ -138,7 +138,7 @@ export function hasCheckpoint(dir: string): Promise<boolean> {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { readCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+ * import { readCheckpoint, saveCheckpoint } from "@fasterode/fasterode/models";
  * const dir = await Deno.makeTempDir();
  * const a = tf.tensor2d([[1, 2], [3, 4]]), b = tf.scalar(5, "int32");
  * await saveCheckpoint(dir, [{ name: "a", tensor: a }, { name: "b", tensor: b }], { epoch: 3 });
@@ -205,7 +205,7 @@ export async function saveCheckpoint(
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { join } from "node:path";
- * import { readCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+ * import { readCheckpoint, saveCheckpoint } from "@fasterode/fasterode/models";
  * const dir = await Deno.makeTempDir();
  * const a = tf.ones([4]);
  * await saveCheckpoint(dir, [{ name: "a", tensor: a }], {});
@@ -298,7 +298,7 @@ function localName(name: string): string {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { checkSaved } from "./checkpoint.ts";
+ * import { checkSaved } from "@fasterode/fasterode/models";
  * const v = tf.variable(tf.zeros([2]), true, "m2/w");
  * const saved = [{ name: "m0/w", tensor: tf.zeros([3]) }];
  * assert.throws(() => checkSaved([v], saved, "here"), /float32 \[3\], the model's "m2\/w" is float32 \[2\]/);
@@ -341,7 +341,7 @@ export function checkSaved(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { assignSaved } from "./checkpoint.ts";
+ * import { assignSaved } from "@fasterode/fasterode/models";
  * const v = tf.variable(tf.zeros([2]), true, "m1/w");
  * const saved = [{ name: "m0/w", tensor: tf.tensor1d([1, 2]) }];
  * assignSaved([v], saved, "here");
@@ -362,7 +362,7 @@ export function assignSaved(variables: tf.Variable[], saved: NamedTensor[], path
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { loadVariables, saveVariables } from "./checkpoint.ts";
+ * import { loadVariables, saveVariables } from "@fasterode/fasterode/models";
  * const dir = await Deno.makeTempDir();
  * const a = [tf.variable(tf.tensor1d([1, 2, 3]), true, "a/w")];
  * await saveVariables(dir, a, { model: "toy", width: 3 });
@@ -392,7 +392,7 @@ export function saveVariables(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { loadVariables } from "./checkpoint.ts";
+ * import { loadVariables } from "@fasterode/fasterode/models";
  * await assert.rejects(loadVariables(await Deno.makeTempDir(), []), /no checkpoint was saved/);
  * ```
  */

@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { StepResult } from "./mod.ts";
+ * import type { StepResult } from "@fasterode/fasterode/models";
  * const stats = { nfe: 14, nAccepted: 2, nRejected: 0 };
  * const step: StepResult = { loss: 0.5, count: 4, grads: {}, forward: stats, backward: stats };
  * assert.equal(step.correct, undefined); // regression

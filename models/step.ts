@@ -4,8 +4,7 @@
  *
  * @module
  */
-import type * as tf from "@tensorflow/tfjs";
-import type { SolveStats } from "../mod.ts";
+import type { Gradients, SolveStats } from "../mod.ts";
 
 /**
  * Loss, gradients and solve statistics of one training step on one batch: usually
@@ -16,8 +15,8 @@ import type { SolveStats } from "../mod.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { adjointValueAndGrads, odeintAdjoint } from "../mod.ts";
- * import type { StepResult } from "./step.ts";
+ * import { adjointValueAndGrads, odeintAdjoint } from "@fasterode/fasterode";
+ * import type { StepResult } from "@fasterode/fasterode/models";
  *
  * const rate = tf.variable(tf.scalar(-1), true, "step_doc_rate"); // y' = rate·y
  * const y0 = tf.tensor2d([[1], [2]]);                               // a batch of 2
@@ -40,8 +39,11 @@ export interface StepResult {
   correct?: number;
   /** Examples in the batch (weights `loss` in a split's mean). */
   count: number;
-  /** `dL/dv` for every variable of the model, by name; the caller disposes them. */
-  grads: tf.NamedTensorMap;
+  /**
+   * `dL/dv` for every variable of the model, by name (`Gradients`: what every tfjs optimizer's
+   * `applyGradients` takes without a cast); the caller disposes them.
+   */
+  grads: Gradients;
   /** Forward-solve statistics (summed over the batch's solves if there are several). */
   forward: SolveStats;
   /** Backward-solve statistics. */

@@ -12,7 +12,7 @@
  * @example A notebook's first cell
  * ```ts
  * import assert from "node:assert/strict";
- * import { chooseBackend, useBackend } from "../mod.ts";
+ * import { chooseBackend, useBackend } from "@fasterode/fasterode";
  * import { notebookPreset } from "./common.ts";
  *
  * // A notebook passes console.log: one line, "tfjs backend: wasm (no WebGPU in this runtime …)".
@@ -40,6 +40,7 @@ import {
   readResults,
   type RunResult,
 } from "../experiments/harness/mod.ts";
+import { rootPath } from "../models/data/mod.ts";
 import { jupyterApi, settle } from "./jupyter.ts";
 
 /** An environment variable, or undefined when unset or not readable (no --allow-env). */
@@ -329,15 +330,19 @@ export async function showTable(rows: readonly Record<string, unknown>[]): Promi
 // Results of command-line runs
 // ---------------------------------------------------------------------------------------------
 
-/** The repository's `data/` folder, where data sets (e.g. synthetic speech) are made and kept. */
-export const DATA_DIR: string = fileURLToPath(new URL("../data/", import.meta.url));
+/**
+ * The `data/` folder of the fasterode root (`rootPath("data")` of models/data/root.ts:
+ * `$FASTERODE_ROOT`, else the project folder), where data sets (e.g. synthetic speech) are made
+ * and kept: the folder the command lines use, from `notebooks/` as from the repository's root.
+ */
+export const DATA_DIR: string = rootPath("data");
 
-/** The repository's `results/` folder, where the command-line experiments save their runs. */
-export const RESULTS_DIR: string = fileURLToPath(new URL("../results/", import.meta.url));
+/** The root's `results/` folder, where the command-line experiments save their runs. */
+export const RESULTS_DIR: string = rootPath("results");
 
 /** Options of {@linkcode loadResults}. */
 export interface LoadResultsOptions {
-  /** The results folder (default {@linkcode RESULTS_DIR}, the repository's `results/`). */
+  /** The results folder (default {@linkcode RESULTS_DIR}, the root's `results/`). */
   dir?: string | URL;
 }
 
@@ -351,7 +356,7 @@ export interface LoadResultsOptions {
  * ```ts
  * import assert from "node:assert/strict";
  * import { loadResults } from "./common.ts";
- * import { saveResult } from "../experiments/harness/mod.ts";
+ * import { saveResult } from "@fasterode/fasterode/experiments";
  *
  * const dir = await Deno.makeTempDir();
  * assert.equal(await loadResults("spiral", { dir }), undefined);

@@ -184,7 +184,7 @@ export class PlotlyDisplay implements Deno.jupyter.Displayable {
  * @example Plot a sine curve
  * ```ts
  * import assert from "node:assert/strict";
- * import { plot, PLOTLY_MIME } from "./plot.ts";
+ * import { plot, PLOTLY_MIME } from "@fasterode/fasterode/plot";
  *
  * const t = Array.from({ length: 50 }, (_, i) => i / 10);
  * const fig = plot({
@@ -226,7 +226,7 @@ export function plot(figure: PlotlyFigure, options: PlotOptions = {}): PlotlyDis
  * @example Outside Jupyter, show prints a summary
  * ```ts
  * import assert from "node:assert/strict";
- * import { show } from "./plot.ts";
+ * import { show } from "@fasterode/fasterode/plot";
  *
  * const printed: unknown[] = [];
  * const log = console.log;
@@ -317,7 +317,7 @@ const PART_MARKER =
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { isPlotlyJsPart, plot } from "./plot.ts";
+ * import { isPlotlyJsPart, plot } from "@fasterode/fasterode/plot";
  *
  * const figure = plot({ data: [{ y: [1, 2], type: "scatter" }] }, { includePlotlyJs: false });
  * assert.equal(isPlotlyJsPart(figure.bundle()["text/html"]), false);

@@ -17,7 +17,7 @@
  * @example The Neural CDE notebook's use
  * ```ts ignore
  * import { loadResults, showTable } from "./common.ts";
- * import { show } from "./plot.ts";
+ * import { show } from "@fasterode/fasterode/plot";
  * import { curveFigure, runsOf, toleranceTable } from "./run_figures.ts";
  *
  * const runs = runsOf((await loadResults("speech_commands"))!);
@@ -65,7 +65,7 @@ export interface Tolerance {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { RunResult } from "../experiments/harness/mod.ts";
+ * import type { RunResult } from "@fasterode/fasterode/experiments";
  * import { runsOf } from "./run_figures.ts";
  *
  * const result = (norm: string, epochs = 4, startTime = "2026-01-01") =>
@@ -296,7 +296,7 @@ export function curveFigure(
   };
 }
 
-/** Backward NFE summed over the metric passes on the training split: the seed's "BNFE". */
+/** Backward NFE summed over the metric passes on the training split: the paper's "BNFE". */
 function backwardNfe(run: Run): number {
   return run.result.history.reduce((n, h) => n + h.train.backwardNfe, 0);
 }
@@ -315,7 +315,7 @@ function pm(values: number[], digits: number): string {
 /**
  * The draft paper's table: one row per tolerance pair and norm, loosest pair first, with the
  * test accuracy of the best model, the backward NFE summed over the metric passes on the training
- * split (the seed's `parse_results.py` measure), the seminorm's reduction of the mean backward
+ * split (the paper's `parse_results.py` measure), the seminorm's reduction of the mean backward
  * NFE, and the wall time of those passes (forward + backward solves); mean ± std over runs.
  *
  * @example
@@ -400,13 +400,13 @@ export function toleranceTable(runs: readonly Run[]): Record<string, string | nu
  *   [run("default", [9.5, 9.9, 2], [9.8]), run("seminorm", [9, 2], [])],
  *   { bins: 10 },
  * );
- * const traces = figure.data as { y: number[]; name: string }[];
- * assert.deepEqual(traces.map((t) => t.name), [
- *   "Default norm, accepted (3)",
- *   "Seminorm, accepted (2)",
- *   "Default norm, rejected (1)",
- *   "Seminorm, rejected (0)",
+ * const traces = figure.data as { y: number[]; name: string; showlegend: boolean }[];
+ * // one legend entry per norm, on the accepted panel's trace
+ * assert.deepEqual(traces.filter((t) => t.showlegend).map((t) => t.name), [
+ *   "Default norm (3 accepted, 1 rejected)",
+ *   "Seminorm (2 accepted, 0 rejected)",
  * ]);
+ * assert.equal(traces.length, 4);
  * assert.deepEqual(traces[0].y, [0, 0, 1, 0, 0, 0, 0, 0, 0, 2]);
  * ```
  *
@@ -439,10 +439,18 @@ export function stepHistogramFigure(
     data: panels.flatMap(([key, what, axis]) =>
       NORM_NAMES.map((norm) => {
         const ts = times(norm, key);
+        // One legend entry per norm (its colour), on the top panel's trace; both panels' traces
+        // of a norm share its legend group, so a click on the entry toggles both.
         return {
           type: "bar",
           ...histogram(ts, { bins: options.bins ?? 80, range }),
-          name: `${NORM_STYLE[norm].label}, ${what} (${ts.length})`,
+          name: axis === ""
+            ? `${NORM_STYLE[norm].label} (${ts.length} accepted, ` +
+              `${times(norm, "backwardRejectTs").length} rejected)`
+            : `${NORM_STYLE[norm].label}, ${what}`,
+          legendgroup: norm,
+          showlegend: axis === "",
+          hovertemplate: `${NORM_STYLE[norm].label}, ${what}: %{y} steps<extra></extra>`,
           marker: { color: NORM_STYLE[norm].color },
           opacity: 0.75,
           xaxis: `x${axis}`,

@@ -55,7 +55,7 @@ const CONTROLLER_KEYS = ["kind", "safety", "ifactor", "dfactor", "pcoeff", "icoe
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { makeController } from "./controller.ts";
+ * import { makeController } from "@fasterode/fasterode";
  * const c = makeController(5);
  * assert.ok(c.next(0.1, 0) === 1);        // r = 0: grow by ifactor
  * assert.ok(Math.abs(c.next(0.1, 1e6) - 0.02) < 1e-15); // hard rejection: shrink by dfactor

@@ -106,8 +106,8 @@ function weightsAt(tableau: Tableau, x: number, dt: number, derivative: boolean)
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { denseWeights } from "./dense_output.ts";
- * import { dopri5 } from "./dopri5.ts";
+ * import { denseWeights, getMethod } from "@fasterode/fasterode";
+ * const dopri5 = getMethod("dopri5");
  * // At x = 1 the interpolant is y1 = y0 + dt·Σ b_i k_i.
  * const w = denseWeights(dopri5, 1, 0.1);
  * assert.ok(Math.abs(w[3] - 0.1 * dopri5.b[2]) < 1e-15);
@@ -124,8 +124,8 @@ export function denseWeights(tableau: Tableau, x: number, dt: number): number[] 
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { denseDerivativeWeights } from "./dense_output.ts";
- * import { dopri5 } from "./dopri5.ts";
+ * import { denseDerivativeWeights, getMethod } from "@fasterode/fasterode";
+ * const dopri5 = getMethod("dopri5");
  * // At x = 0 the interpolant's slope is f0 = k_0.
  * const w = denseDerivativeWeights(dopri5, 0, 0.1);
  * assert.ok(Math.abs(w[1] - 1) < 1e-12 && w.slice(2).every((v) => Math.abs(v) < 1e-12));
@@ -143,7 +143,8 @@ export function denseDerivativeWeights(tableau: Tableau, x: number, dt: number):
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { denseWeights, polynomialWeights } from "./dense_output.ts";
+ * import { denseWeights } from "@fasterode/fasterode";
+ * import { polynomialWeights } from "./dense_output.ts";
  * import { tsit5 } from "./tsit5.ts";
  * const P = polynomialWeights(tsit5, 0.5);
  * const x = 0.3, w = denseWeights(tsit5, x, 0.5);

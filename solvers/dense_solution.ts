@@ -31,7 +31,7 @@ interface DenseStep {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { odeint } from "./odeint.ts";
+ * import { odeint } from "@fasterode/fasterode";
  * // y' = −y, y(0) = 1: y(t) = e^{−t}, dy/dt = −e^{−t}, at any t in [0, 2].
  * const sol = await odeint((_t, y) => tf.neg(y), tf.tensor([1]), [0, 2], {
  *   rtol: 1e-6,

@@ -335,7 +335,7 @@ function interpolantWeights(): number[][] {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { dop853 } from "./dop853.ts";
- * import { odeint } from "./odeint.ts";
+ * import { odeint } from "@fasterode/fasterode";
  * assert.ok(dop853.stages === 13 && dop853.fsal && dop853.order === 8 && dop853.denseOrder === 7);
  * // y' = −y: y(1) = e^{−1}; 12 evaluations per step, 3 more on a step with an output inside,
  * // plus f(t0) and the first-step probe.

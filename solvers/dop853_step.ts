@@ -18,17 +18,16 @@
  *   read back per step).
  * - **The dense output's three extra stages** (DOP853's stages 14–16, the tableau's
  *   `denseStages`), which its 7th-order interpolant needs, are not made here: the solve loop
- *   calls {@linkcode appendDenseStages} on an accepted step whose interpolant it uses (an output
- *   time, an event or a dense solution inside it), as SciPy spends them only on a step with dense
- *   output inside it. A step costs 12 evaluations of `f`, such a step 15.
+ *   calls `appendDenseStages` (rk_step.ts, for any tableau's `denseStages`) on an accepted step
+ *   whose interpolant it uses (an output time, an event or a dense solution inside it), as SciPy
+ *   spends them only on a step with dense output inside it. A step costs 12 evaluations of `f`, such a step 15.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { linearCombination, scaledSquareSum } from "./fused_ops.ts";
 import type { Reads } from "./reads.ts";
-import { type PartRoles, type RkStep, rkStep, type StepFn } from "./rk_step.ts";
-import type { Tableau } from "./tableau.ts";
+import { type RkStep, rkStep, type StepFn } from "./rk_step.ts";
 
 /**
  * The {@link StepFn} of DOP853 for a tableau whose `bError` is the 5th-order estimate `E5`
@@ -79,58 +78,4 @@ export function dop853Step(
     tf.dispose(e5!.filter((e): e is tf.Tensor => e !== undefined));
     return { K, y1, kLast, err };
   };
-}
-
-/**
- * Evaluates a tableau's `denseStages` after a step from `t0` to `t1` and appends them to each
- * part's stages `K[p] = [y0, k_0, …, k_{s−1}]` (as the dense output reads them); returns the new
- * rows (fresh tensors, one list per dense stage). Parts follow their roles as in `rkStep`:
- * `signs` fold into the weights, `passive` parts keep `y0` as their stage input.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import * as tf from "@tensorflow/tfjs";
- * import { appendDenseStages } from "./dop853_step.ts";
- * import { dop853 } from "./dop853.ts";
- * import { rkStep } from "./rk_step.ts";
- * // y' = 1: every stage is 1, the dense stages too.
- * const y0 = tf.tensor2d([[0]]);
- * const f = (_t: number, y: tf.Tensor[]) => y.map((x) => tf.onesLike(x));
- * const f0 = f(0, [y0]);
- * const { K, y1 } = rkStep(dop853, f, 0, 0.5, [y0], f0);
- * const rows = appendDenseStages(dop853, f, 0, 0.5, K);
- * assert.equal(K[0].length, 1 + 16);
- * assert.deepEqual(rows.map(([r]) => r.dataSync()[0]), [1, 1, 1]);
- * tf.dispose([...K[0].slice(1), ...y1]);
- * y0.dispose();
- * ```
- */
-export function appendDenseStages(
-  tableau: Tableau,
-  f: (t: number, y: tf.Tensor[]) => tf.Tensor[],
-  t0: number,
-  t1: number,
-  K: tf.Tensor[][],
-  roles: PartRoles = {},
-): tf.Tensor[][] {
-  const { c, a } = tableau.denseStages ?? { c: [], a: [] };
-  const dt = t1 - t0;
-  const sign = (p: number) => roles.signs?.[p] ?? 1;
-  const y0 = K.map((Kp) => Kp[0]);
-  const rows: tf.Tensor[][] = [];
-  for (let j = 0; j < c.length; j++) {
-    // (each dense stage's row of a reaches back to f(t1, y1) and the earlier dense stages)
-    const out = tf.tidy(() => {
-      const inputs = y0.map((y, p) =>
-        (roles.passive?.[p] ?? false)
-          ? y
-          : linearCombination(K[p], [1, ...a[j].map((w) => dt * sign(p) * w)])
-      );
-      return f(t0 + c[j] * dt, inputs);
-    });
-    K.forEach((Kp, p) => Kp.push(out[p]));
-    rows.push(out);
-  }
-  return rows;
 }

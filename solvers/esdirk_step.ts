@@ -61,7 +61,7 @@ const JACOBIANS = new WeakMap<tf.Tensor, { t: number; J: Float64Array }>();
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { odeint } from "./odeint.ts";
+ * import { odeint } from "@fasterode/fasterode";
  * // y' = −1000(y − cos t): stiff; kvaerno5 (built on esdirkStep) takes few steps.
  * const f = (t: number, y: tf.Tensor) => tf.mul(-1000, tf.sub(y, Math.cos(t)));
  * const sol = await odeint(f, tf.tensor([0]), [0, 1], { method: "kvaerno5", rtol: 1e-5 });

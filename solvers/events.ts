@@ -224,7 +224,8 @@ export function* locateZero(
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { locateOnStep } from "./events.ts";
- * import { type Reads, runAsync } from "./reads.ts";
+ * import type { Reads } from "@fasterode/fasterode";
+ * import { runAsync } from "./reads.ts";
  * // y(x) = 1 − 2x over the step [0, 1]: y = 0 at s = 0.5.
  * const C = [[tf.tensor2d([[1]]), tf.tensor2d([[-2]])]];
  * const g = function* (_s: number, rows: tf.Tensor[]): Reads<number> { return (yield rows[0])[0]; };

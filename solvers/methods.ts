@@ -43,7 +43,7 @@ export type MethodName = keyof typeof METHODS;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { getMethod } from "./methods.ts";
+ * import { getMethod } from "@fasterode/fasterode";
  * assert.ok(getMethod("dopri5").order === 5);
  * ```
  */

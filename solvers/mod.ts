@@ -7,7 +7,7 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { odeint } from "./mod.ts";
+ * import { odeint } from "@fasterode/fasterode";
  * const sol = await odeint((_t, y) => tf.neg(y), tf.tensor([1]), [0, 1]);
  * assert.ok(Math.abs((await sol.ys.data())[1] - Math.exp(-1)) < 1e-4);
  * sol.ys.dispose();

@@ -30,7 +30,7 @@ const RMS_GROUPS = new WeakMap<Norm, RmsGroups>();
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { rmsGroupsOf, withRmsGroups } from "./norms.ts";
+ * import { rmsGroupsOf, withRmsGroups } from "@fasterode/fasterode";
  * // RMS of the first tensor only.
  * // The RMS of the first tensor only: the other tensors' errors do not limit the steps.
  * const first = withRmsGroups(
@@ -52,7 +52,7 @@ export function withRmsGroups(norm: Norm, groups: RmsGroups): Norm {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { maxNorm, mixedNorm, rmsGroupsOf, rmsNorm } from "./norms.ts";
+ * import { maxNorm, mixedNorm, rmsGroupsOf, rmsNorm } from "@fasterode/fasterode";
  * assert.deepEqual(rmsGroupsOf(rmsNorm)?.(2), [[0, 1]]);
  * assert.deepEqual(rmsGroupsOf(mixedNorm)?.(2), [[0], [1]]);
  * assert.equal(rmsGroupsOf(maxNorm), undefined);
@@ -70,7 +70,7 @@ export function rmsGroupsOf(norm: Norm): RmsGroups | undefined {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { rmsNorm } from "./norms.ts";
+ * import { rmsNorm } from "@fasterode/fasterode";
  * const r = rmsNorm([tf.tensor([3, 4]), tf.tensor([0, 0])]);  // sqrt(25 / 4)
  * assert.ok(Math.abs((await r.data())[0] - 2.5) < 1e-6);
  * ```
@@ -91,7 +91,7 @@ export function rmsNorm(parts: tf.Tensor[]): tf.Scalar {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { maxNorm } from "./norms.ts";
+ * import { maxNorm } from "@fasterode/fasterode";
  * const r = maxNorm([tf.tensor([3, -4]), tf.tensor([1])]);
  * assert.ok((await r.data())[0] === 4);
  * ```
@@ -111,7 +111,7 @@ export function maxNorm(parts: tf.Tensor[]): tf.Scalar {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { mixedNorm } from "./norms.ts";
+ * import { mixedNorm } from "@fasterode/fasterode";
  * const r = mixedNorm([tf.tensor([3, 4]), tf.tensor([1, 1])]);  // max(sqrt(12.5), 1)
  * assert.ok(Math.abs((await r.data())[0] - Math.sqrt(12.5)) < 1e-6);
  * ```

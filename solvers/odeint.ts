@@ -21,8 +21,7 @@ import { DenseSolution } from "./dense_solution.ts";
 import { crossed, type EventResult, eventValue, locateOnStep } from "./events.ts";
 import { type OdeintOptions, type Plan, plan } from "./options.ts";
 import { allFinite, freeTapeOnThrow, type Reads, runAsync, runSync } from "./reads.ts";
-import { nextAfter, type RkStep, rkStep } from "./rk_step.ts";
-import { appendDenseStages } from "./dop853_step.ts";
+import { appendDenseStages, nextAfter, type RkStep, rkStep } from "./rk_step.ts";
 import { hasFusedKernels, linearCombination } from "./fused_ops.ts";
 import { toleranceRows } from "./tolerances.ts";
 import { checkWasmSolution, explainWasmFailure } from "./wasm_memory.ts";
@@ -55,7 +54,7 @@ export type { OdeSolution, SolveStats } from "./solution.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { odeint } from "./odeint.ts";
+ * import { odeint } from "@fasterode/fasterode";
  * // dy/dt = -y, y(0) = 1  →  y(1) = e^{-1}
  * const sol = await odeint((_t, y) => tf.neg(y), tf.tensor([1]), [0, 0.5, 1], { rtol: 1e-6 });
  * const ys = await sol.ys.data();
@@ -88,7 +87,7 @@ export async function odeint<S extends State>(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { odeintSync } from "./odeint.ts";
+ * import { odeintSync } from "@fasterode/fasterode";
  * // d y(1) / d y0 for y' = -y is e^{-1}.
  * const g = tf.grad((y0: tf.Tensor) => {
  *   const sol = odeintSync((_t, y) => tf.neg(y), y0, [0, 1], { rtol: 1e-6 });

@@ -27,7 +27,7 @@ import { planTolerance, type Tolerance } from "./tolerances.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { DEFAULT_TOLERANCES } from "./options.ts";
+ * import { DEFAULT_TOLERANCES } from "@fasterode/fasterode";
  * assert.deepEqual(DEFAULT_TOLERANCES, { rtol: 1e-4, atol: 1e-6 });
  * ```
  */

@@ -13,9 +13,12 @@
  * `passive` parts, whose stage inputs `f` does not read (the parameter adjoints, pure
  * quadratures): they get no stage sums, only `y1` (and the error estimate when it is measured).
  *
+ * A tableau's extra dense-output stages (`denseStages`, DOP853's 14–16) are evaluated after an
+ * accepted step, only where the solve loop uses its interpolant ({@linkcode appendDenseStages}).
+ *
  * @module
  */
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 import { linearCombination } from "./fused_ops.ts";
 import type { Reads } from "./reads.ts";
 import type { Tableau } from "./tableau.ts";
@@ -97,8 +100,8 @@ function weights(w0: number, w: readonly number[], scale: number): number[] {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import assert from "node:assert/strict";
- * import { rkStep } from "./rk_step.ts";
- * import { rk4 } from "./rk4.ts";
+ * import { getMethod, rkStep } from "@fasterode/fasterode";
+ * const rk4 = getMethod("rk4");
  * // y' = y from y0 = 1: one rk4 step of 0.1 matches e^0.1 to O(h^5).
  * const y0 = tf.tensor2d([[1]]);
  * const { y1 } = rkStep(rk4, (_t, y) => y, 0, 0.1, [y0], [y0]);
@@ -148,4 +151,58 @@ export function rkStep(
     );
   }
   return { K, y1, kLast, err };
+}
+
+/**
+ * Evaluates a tableau's `denseStages` after a step from `t0` to `t1` and appends them to each
+ * part's stages `K[p] = [y0, k_0, …, k_{s−1}]` (as the dense output reads them); returns the new
+ * rows (fresh tensors, one list per dense stage). Parts follow their roles as in `rkStep`:
+ * `signs` fold into the weights, `passive` parts keep `y0` as their stage input.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { dop853 } from "./dop853.ts";
+ * import { rkStep } from "@fasterode/fasterode";
+ * import { appendDenseStages } from "./rk_step.ts";
+ * // y' = 1: every stage is 1, the dense stages too.
+ * const y0 = tf.tensor2d([[0]]);
+ * const f = (_t: number, y: tf.Tensor[]) => y.map((x) => tf.onesLike(x));
+ * const f0 = f(0, [y0]);
+ * const { K, y1 } = rkStep(dop853, f, 0, 0.5, [y0], f0);
+ * const rows = appendDenseStages(dop853, f, 0, 0.5, K);
+ * assert.equal(K[0].length, 1 + 16);
+ * assert.deepEqual(rows.map(([r]) => r.dataSync()[0]), [1, 1, 1]);
+ * tf.dispose([...K[0].slice(1), ...y1]);
+ * y0.dispose();
+ * ```
+ */
+export function appendDenseStages(
+  tableau: Tableau,
+  f: (t: number, y: tf.Tensor[]) => tf.Tensor[],
+  t0: number,
+  t1: number,
+  K: tf.Tensor[][],
+  roles: PartRoles = {},
+): tf.Tensor[][] {
+  const { c, a } = tableau.denseStages ?? { c: [], a: [] };
+  const dt = t1 - t0;
+  const sign = (p: number) => roles.signs?.[p] ?? 1;
+  const y0 = K.map((Kp) => Kp[0]);
+  const rows: tf.Tensor[][] = [];
+  for (let j = 0; j < c.length; j++) {
+    // (each dense stage's row of a reaches back to f(t1, y1) and the earlier dense stages)
+    const out = tf.tidy(() => {
+      const inputs = y0.map((y, p) =>
+        (roles.passive?.[p] ?? false)
+          ? y
+          : linearCombination(K[p], [1, ...a[j].map((w) => dt * sign(p) * w)])
+      );
+      return f(t0 + c[j] * dt, inputs);
+    });
+    K.forEach((Kp, p) => Kp.push(out[p]));
+    rows.push(out);
+  }
+  return rows;
 }

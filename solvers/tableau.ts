@@ -92,7 +92,7 @@ const CHECK_TOL = 1e-12;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { makeTableau } from "./tableau.ts";
+ * import { makeTableau } from "@fasterode/fasterode";
  * const heun = makeTableau({ name: "heun", order: 2, c: [0, 1], a: [[], [1]], b: [0.5, 0.5] });
  * assert.ok(heun.stages === 2 && !heun.adaptive && !heun.fsal);
  * ```

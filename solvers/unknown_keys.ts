@@ -13,7 +13,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { rejectUnknownKeys } from "./unknown_keys.ts";
+ * import { rejectUnknownKeys } from "@fasterode/fasterode";
  * rejectUnknownKeys("demo", { rtol: 1e-3 }, ["rtol", "atol"]);
  * assert.throws(
  *   () => rejectUnknownKeys("demo", { rTol: 1e-3 }, ["rtol", "atol"]),

@@ -40,7 +40,7 @@ export interface WasmFailureContext {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { WASM_MEMORY_MAX, WasmMemoryError } from "./wasm_memory.ts";
+ * import { WASM_MEMORY_MAX, WasmMemoryError } from "@fasterode/fasterode";
  * const trap = new WebAssembly.RuntimeError("memory access out of bounds");
  * const context = { backend: "wasm", memoryBytes: WASM_MEMORY_MAX, maxBytes: WASM_MEMORY_MAX };
  * const e = new WasmMemoryError({ ...context, stateBytes: 4e8 }, trap);
@@ -103,7 +103,7 @@ const MEMORY_TRAP = new RegExp(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { classifyWasmFailure, WasmMemoryError } from "./wasm_memory.ts";
+ * import { classifyWasmFailure, WasmMemoryError } from "@fasterode/fasterode";
  * const context = { backend: "wasm", memoryBytes: 4.2e9, maxBytes: 4294901760, stateBytes: 4e8 };
  * const trap = new WebAssembly.RuntimeError("memory access out of bounds");
  * const e = classifyWasmFailure(trap, context);
@@ -170,7 +170,7 @@ export function explainWasmFailure(error: unknown, stateElements: number, state?
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { odeint } from "./odeint.ts";
+ * import { odeint } from "@fasterode/fasterode";
  * import { checkWasmSolution } from "./wasm_memory.ts";
  * const y0 = tf.tensor([1]);
  * const sol = await odeint((_t, y) => tf.neg(y), y0, [0, 1]);

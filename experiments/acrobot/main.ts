@@ -5,7 +5,7 @@
  *
  * ```sh
  * deno task acrobot                      # small preset, both norms, wasm
- * deno task acrobot --preset paper       # the seed's configuration (GPU)
+ * deno task acrobot --preset paper       # the paper's configuration (GPU)
  * deno task acrobot --norm seminorm --epochs 2 --control
  * deno task acrobot --help
  * ```
@@ -13,22 +13,25 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ACROBOT_USAGE } from "./main.ts";
+ * import { ACROBOT_USAGE } from "@fasterode/fasterode/experiments";
  * assert.match(ACROBOT_USAGE, /^Usage: deno task acrobot \[options\]/);
  * ```
  *
  * @module
  */
-import type { BackendName } from "../../mod.ts";
+import { type BackendName, NORM_NAMES } from "../../mod.ts";
 import {
   CHECKPOINT_USAGE,
+  choice,
   EXPERIMENT_FLAGS,
   experimentBackend,
   experimentFlags,
   numberFlag,
   parseCommandLine,
   parseFlags,
+  ROOT_USAGE,
   runMain,
+  withRoot,
 } from "../harness/mod.ts";
 import {
   acrobotTableNote,
@@ -38,6 +41,7 @@ import {
 } from "./report.ts";
 import { runAcrobotExperiment } from "./run.ts";
 import {
+  ACROBOT_NORM_NAMES,
   ACROBOT_PRESET_NOTES,
   ACROBOT_PRESETS,
   type AcrobotExperimentOptions,
@@ -65,7 +69,7 @@ const WIDTHS = `small ${small.massHidden}, paper ` +
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ACROBOT_USAGE } from "./main.ts";
+ * import { ACROBOT_USAGE } from "@fasterode/fasterode/experiments";
  * assert.match(ACROBOT_USAGE, /--width N +hidden width of all three networks \(small 32, paper 400\/300\/300\)/);
  * ```
  */
@@ -76,8 +80,9 @@ Trains a Symplectic ODE-Net with control on the fully-actuated acrobot, once per
 (same seed), and prints test MSE, backward NFE and wall time. Results: <out>/acrobot/<preset>-
 <norm>-<rtol>-<atol>/<n>.json (and <n>.control.json with --control).
 
-  --norm NAME         default, seminorm or both (default both)
-  --preset NAME       small (default) or paper
+  --norm NAME         default, seminorm, paper-code-seminorm (the paper's code's mis-sliced
+                      norm, for comparison), both (the first two; default) or all
+  --preset NAME       small (default), cpu or paper
   --rtol X            relative tolerance of both solves (${presets("rtol", sci)})
   --atol X            absolute tolerance of both solves (${presets("atol", sci)})
   --epochs N          training epochs (${presets("epochs")})
@@ -89,10 +94,12 @@ Trains a Symplectic ODE-Net with control on the fully-actuated acrobot, once per
   --seed N            seed of the weights and the batch order (default 0)
   --backend NAME      cpu, wasm or webgpu (small: wasm; paper: webgpu when a hardware GPU
                       is present, else wasm)
-  --out DIR           results directory (default results)
+  --out DIR           results directory (default <root>/results; root = $FASTERODE_ROOT or
+                      the project folder, see --root); the data cache is <root>/.cache/acrobot
+${ROOT_USAGE}
 ${CHECKPOINT_USAGE}
   --control           also swing the acrobot up with each trained model (energy shaping,
-                      20 s from 0.05 rad off hanging, controls clipped to ±15), save the
+                      30 s from 0.05 rad off hanging, controls clipped to ±15), save the
                       trajectory and print whether it reached upright; with --resume DIR of a
                       finished run, the saved models are swung up without training again
   --help              this text
@@ -103,6 +110,8 @@ ${ACROBOT_PRESET_NOTES}`;
 export interface AcrobotCliOptions extends AcrobotExperimentOptions {
   /** The tfjs backend; `undefined` picks the preset's default. */
   backend?: BackendName;
+  /** `--root`: the root of the run's default paths (data cache, results). */
+  root?: string;
 }
 
 const FLAGS = {
@@ -120,7 +129,7 @@ const FLAGS = {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseAcrobotArgs } from "./main.ts";
+ * import { parseAcrobotArgs } from "@fasterode/fasterode/experiments";
  * const options = parseAcrobotArgs(["--norm", "seminorm", "--epochs", "3", "--control"]);
  * assert.deepEqual(options, { norms: ["seminorm"], epochs: 3, control: true });
  * assert.throws(() => parseAcrobotArgs(["--epoch", "3"]), /unknown flag --epoch/);
@@ -131,9 +140,13 @@ const FLAGS = {
  * @returns the options, or `"help"`
  */
 export function parseAcrobotArgs(args: string[]): AcrobotCliOptions | "help" {
-  const values = parseFlags(args, FLAGS);
+  const { norm, ...values } = parseFlags(args, FLAGS);
   if (values.help) return "help";
-  const o: AcrobotCliOptions = experimentFlags(values);
+  const o: AcrobotCliOptions = experimentFlags(values, ["small", "cpu", "paper"]);
+  if (norm !== undefined) {
+    const n = choice("norm", String(norm), [...ACROBOT_NORM_NAMES, "both", "all"] as const);
+    o.norms = n === "both" ? [...NORM_NAMES] : n === "all" ? [...ACROBOT_NORM_NAMES] : [n];
+  }
   const str = (k: keyof typeof FLAGS) => values[k] as string | undefined;
   if (str("trials") !== undefined) o.trials = numberFlag("trials", str("trials")!, true, 7);
   if (str("width") !== undefined) {
@@ -152,7 +165,7 @@ export function parseAcrobotArgs(args: string[]): AcrobotCliOptions | "help" {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { acrobotMain } from "./main.ts";
+ * import { acrobotMain } from "@fasterode/fasterode/experiments";
  * const error = console.error;
  * console.error = () => {}; // the usage error's message
  * try {
@@ -168,15 +181,16 @@ export function parseAcrobotArgs(args: string[]): AcrobotCliOptions | "help" {
 export async function acrobotMain(args: string[]): Promise<number> {
   const options = parseCommandLine(args, parseAcrobotArgs, ACROBOT_USAGE);
   if (typeof options === "number") return options;
-  const { backend, ...experiment } = options;
+  const { backend, root, ...experiment } = options;
   await experimentBackend(backend, experiment.preset);
   const wall = performance.now();
-  const result = await runAcrobotExperiment({
-    ...experiment,
-    dataProgress: Deno.stderr.isTerminal(),
-  });
-  console.log(describeAcrobotExperiment(result));
-  console.log();
+  const result = await withRoot(root, () =>
+    runAcrobotExperiment({
+      ...experiment,
+      dataProgress: Deno.stderr.isTerminal(),
+      // The configuration before training (issue 13), not after it.
+      onConfig: (config) => console.log(`${describeAcrobotExperiment(config)}\n`),
+    }));
   console.log(formatAcrobotTable(result.runs));
   console.log(`\n${acrobotTableNote(result.settings.epochsPerMetric)}`);
   for (const run of result.runs) {

@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ACROBOT_PRESETS, parseAcrobotArgs } from "./mod.ts";
+ * import { ACROBOT_PRESETS, parseAcrobotArgs } from "@fasterode/fasterode/experiments";
  * assert.deepEqual(parseAcrobotArgs(["--width", "8"]), {
  *   massHidden: 8,
  *   potentialHidden: 8,
@@ -18,15 +18,18 @@
  * @module
  */
 export {
+  ACROBOT_NORM_NAMES,
   ACROBOT_PRESET_NOTES,
   ACROBOT_PRESETS,
   type AcrobotExperimentOptions,
+  type AcrobotNormName,
   type AcrobotPresetName,
   type AcrobotSettings,
   resolveAcrobotSettings,
 } from "./settings.ts";
 export {
   type AcrobotControlOutcome,
+  type AcrobotExperimentConfig,
   type AcrobotExperimentResult,
   type AcrobotRun,
   runAcrobotExperiment,

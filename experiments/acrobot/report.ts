@@ -6,15 +6,15 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { acrobotTableNote } from "./report.ts";
+ * import { acrobotTableNote } from "@fasterode/fasterode/experiments";
  * assert.match(acrobotTableNote(1), /summed over the metric passes on the training split/);
  * ```
  *
  * @module
  */
-import type { NormName } from "../../mod.ts";
+import type { AcrobotNormName } from "./settings.ts";
 import { reduction, textTable } from "../harness/mod.ts";
-import type { AcrobotControlOutcome, AcrobotExperimentResult, AcrobotRun } from "./run.ts";
+import type { AcrobotControlOutcome, AcrobotExperimentConfig, AcrobotRun } from "./run.ts";
 
 /**
  * The result table: per norm the test MSE, backward NFE (total over the metric passes on the
@@ -24,8 +24,8 @@ import type { AcrobotControlOutcome, AcrobotExperimentResult, AcrobotRun } from 
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { NormName } from "../../mod.ts";
- * import { formatAcrobotTable } from "./report.ts";
+ * import type { NormName } from "@fasterode/fasterode/experiments";
+ * import { formatAcrobotTable } from "@fasterode/fasterode/experiments";
  * const run = (norm: NormName, bnfe: number, loss: number) => ({
  *   norm, testLoss: loss, backwardNfe: bnfe, backwardNfePerBatch: bnfe / 10,
  *   trainingBackwardNfe: 2 * bnfe, seconds: bnfe / 100,
@@ -76,24 +76,24 @@ export function formatAcrobotTable(
 }
 
 /**
- * The line printed before the table: the model, the data, the settings and the backend.
+ * The configuration line, printed before training: the model, the data, the settings and the
+ * backend.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ACROBOT_PRESETS } from "./settings.ts";
- * import { describeAcrobotExperiment } from "./report.ts";
+ * import { ACROBOT_PRESETS, describeAcrobotExperiment } from "@fasterode/fasterode/experiments";
  * const line = describeAcrobotExperiment({
  *   preset: "small", settings: ACROBOT_PRESETS.small, parameters: 4968, backend: "wasm",
- *   sizes: { train: 1800, val: 225, test: 675 }, runs: [],
+ *   sizes: { train: 1800, val: 225, test: 675 },
  * });
  * assert.match(line, /^acrobot, preset small: Symoden widths 32\/32\/32 \(4968 parameters\)/);
  * ```
  *
- * @param r the experiment's result
+ * @param r the experiment's configuration (or its result)
  * @returns the line
  */
-export function describeAcrobotExperiment(r: AcrobotExperimentResult): string {
+export function describeAcrobotExperiment(r: AcrobotExperimentConfig): string {
   const s = r.settings;
   return `acrobot, preset ${r.preset}: Symoden widths ${s.massHidden}/${s.potentialHidden}/` +
     `${s.inputHidden} (${r.parameters} parameters); ${s.trials} trials per control → ` +
@@ -112,7 +112,7 @@ export function describeAcrobotExperiment(r: AcrobotExperimentResult): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { acrobotTableNote } from "./report.ts";
+ * import { acrobotTableNote } from "@fasterode/fasterode/experiments";
  * assert.match(acrobotTableNote(10), /every 10 epochs and the last/);
  * ```
  *
@@ -124,7 +124,7 @@ export function acrobotTableNote(epochsPerMetric: number): string {
     ? "every epoch"
     : `every ${epochsPerMetric} epochs and the last`;
   return `backward NFE: summed over the metric passes on the training split (${every}), as the ` +
-    "seed's parse_results.py;\nper batch: its mean per batch; training bwd NFE: summed over " +
+    "paper's parse_results.py;\nper batch: its mean per batch; training bwd NFE: summed over " +
     "the training steps.";
 }
 
@@ -135,7 +135,7 @@ export function acrobotTableNote(epochsPerMetric: number): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { describeSwingUp } from "./report.ts";
+ * import { describeSwingUp } from "@fasterode/fasterode/experiments";
  * assert.equal(
  *   describeSwingUp("seminorm", { error: "diverged" }),
  *   "seminorm: swing-up failed: diverged",
@@ -146,7 +146,7 @@ export function acrobotTableNote(epochsPerMetric: number): string {
  * @param control the run's swing-up
  * @returns the line
  */
-export function describeSwingUp(norm: NormName, control: AcrobotControlOutcome): string {
+export function describeSwingUp(norm: AcrobotNormName, control: AcrobotControlOutcome): string {
   if ("error" in control) return `${norm}: swing-up failed: ${control.error}`;
   const { trajectory, energyGap, path } = control;
   const [th1, th2] = trajectory.angles[trajectory.angles.length - 1];

@@ -7,14 +7,15 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ACROBOT_PRESETS, resolveAcrobotSettings } from "./settings.ts";
+ * import { ACROBOT_PRESETS, resolveAcrobotSettings } from "@fasterode/fasterode/experiments";
  * const { settings } = resolveAcrobotSettings({ epochs: 2 });
  * assert.deepEqual(settings, { ...ACROBOT_PRESETS.small, epochs: 2 });
  * ```
  *
  * @module
  */
-import type { NormName } from "../../mod.ts";
+import { NORM_NAMES, type NormName } from "../../mod.ts";
+import type { AcrobotExperimentConfig } from "./run.ts";
 import { type EnergyShapingOptions, splitSizes } from "../../models/acrobot/mod.ts";
 import {
   type ComparisonOptions,
@@ -26,7 +27,20 @@ import {
 } from "../harness/mod.ts";
 
 /** The name of a preset. */
-export type AcrobotPresetName = "small" | "paper";
+export type AcrobotPresetName = "small" | "cpu" | "paper";
+
+/**
+ * A backward norm of the acrobot experiment: the library's two, or `"paper-code-seminorm"`, the
+ * paper's code's mis-sliced "seminorm" (`paperCodeSeminorm` of models/acrobot), kept so that the
+ * paper's own measurement can be set beside the correct seminorm's.
+ */
+export type AcrobotNormName = NormName | "paper-code-seminorm";
+
+/** Every norm `--norm` takes, the library's first. */
+export const ACROBOT_NORM_NAMES: readonly AcrobotNormName[] = Object.freeze([
+  ...NORM_NAMES,
+  "paper-code-seminorm",
+]);
 
 /**
  * Sizes and settings of an acrobot run; a preset gives all of them (the training
@@ -49,13 +63,13 @@ export interface AcrobotSettings extends TrainingSettings {
 }
 
 /**
- * The presets: `paper` is the seed's configuration, `small` a CPU-sized run that shows the
+ * The presets: `paper` is the paper's configuration, `small` a CPU-sized run that shows the
  * seminorm's saving; {@link ACROBOT_PRESET_NOTES} says why each value is what it is.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ACROBOT_PRESETS } from "./settings.ts";
+ * import { ACROBOT_PRESETS } from "@fasterode/fasterode/experiments";
  * assert.equal(ACROBOT_PRESETS.paper.massHidden, 400);
  * assert.equal(ACROBOT_PRESETS.paper.rtol, 1e-4);
  * ```
@@ -88,6 +102,19 @@ export const ACROBOT_PRESETS: Readonly<Record<AcrobotPresetName, Readonly<Acrobo
       rtol: 1e-3,
       atol: 1e-9,
     }),
+    cpu: Object.freeze({
+      massHidden: 64,
+      potentialHidden: 64,
+      inputHidden: 64,
+      trials: 32,
+      batchSize: 256,
+      epochs: 10,
+      learningRate: 5e-3,
+      weightDecay: 0.01,
+      epochsPerMetric: 5,
+      rtol: 1e-4,
+      atol: 1e-4,
+    }),
   });
 
 /**
@@ -96,18 +123,22 @@ export const ACROBOT_PRESETS: Readonly<Record<AcrobotPresetName, Readonly<Acrobo
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ACROBOT_PRESET_NOTES } from "./settings.ts";
- * assert.match(ACROBOT_PRESET_NOTES, /^Presets\. paper = the seed's acrobot\.py/);
+ * import { ACROBOT_PRESET_NOTES } from "@fasterode/fasterode/experiments";
+ * assert.match(ACROBOT_PRESET_NOTES, /^Presets\. paper = the paper's acrobot\.py/);
  * ```
  */
 export const ACROBOT_PRESET_NOTES: string =
-  `Presets. paper = the seed's acrobot.py: M⁻¹ net 400 wide, V and g nets 300 wide (509,108
+  `Presets. paper = the paper's acrobot.py: M⁻¹ net 400 wide, V and g nets 300 wide (509,108
 parameters), 128 trials per control (20,025 / 4,275 / 4,500 windows), batch 256, AdamW lr 1e-3,
 weight decay 0.01, 50 epochs, metrics every 10 epochs, dopri5 rtol = atol = 1e-4 on both passes;
 meant for a GPU (--backend webgpu). small = every width 32 (4,968 parameters), 12 trials per
 control (1,800 / 225 / 675 windows), batch 225 (8 equal training batches), lr 1e-2 (a short run
 needs the larger rate), 5 epochs with metrics after each, dopri5 rtol 1e-3, atol 1e-9: both
-norms in about 6 minutes on 2 CPU cores (wasm).
+norms in about 6 minutes on 2 CPU cores (wasm). cpu = the largest model estimated to train
+both norms in about 30 minutes on 2 busy cores (wasm): every width 64 (18,120 parameters), 32
+trials per control (4,950 / 900 / 1,350 windows), the paper's batch 256 (20 batches), lr 5e-3,
+10 epochs with metrics every 5, the paper's rtol = atol = 1e-4 (estimated from
+bench/acrobot_seminorm.ts: about 3.5 s per batch of 256 at width 64, 98 backward evaluations).
 
 Why the small preset has other tolerances: every backward solve covers one 0.05 s gap between
 output times (7 per window), each a fresh dopri5 solve with its own initial-step selection. At
@@ -121,14 +152,15 @@ same test MSE. --rtol 1e-4 --atol 1e-4 runs the paper's tolerances at the small 
 paper's sizes an untrained model also takes the same steps with either norm, one per gap;
 whether training changes that needs the full run on a GPU.)
 
-The seed's seminorm was not one: its models/symode.py built the norm from the whole data batch
+The paper's seminorm was not one: its models/symode.py built the norm from the whole data batch
 [B, 8 times, 8 channels] instead of the state [B, 8], so it sliced the flat adjoint state at 8×
 the right length: its "seminorm" still measured about 28.7k of the 509k parameter-adjoint
 channels (the first layers of the M⁻¹ net). The seminorm here is the correct one,
-max(rms(z), rms(a_z)), so its numbers are not the seed's.`;
+max(rms(z), rms(a_z)), so its numbers are not the paper's.`;
 
 /** Options of `runAcrobotExperiment`: a preset, and any of its settings overridden. */
-export interface AcrobotExperimentOptions extends Partial<AcrobotSettings>, ComparisonOptions {
+export interface AcrobotExperimentOptions
+  extends Partial<AcrobotSettings>, ComparisonOptions<AcrobotNormName> {
   /** The preset the other settings default to (default `"small"`). */
   preset?: AcrobotPresetName;
   /**
@@ -141,7 +173,10 @@ export interface AcrobotExperimentOptions extends Partial<AcrobotSettings>, Comp
   steps?: number;
   /** The constant controls (default the experiment's nine). */
   controls?: readonly (readonly [number, number])[];
-  /** Data cache folder (default `.cache/acrobot`); `false` neither reads nor writes it. */
+  /**
+   * Data cache folder (default `<root>/.cache/acrobot`, models/data/root.ts); `false` neither
+   * reads nor writes it.
+   */
   cacheDir?: string | false;
   /** Print the data generation's progress to stderr (default false). */
   dataProgress?: boolean;
@@ -150,7 +185,12 @@ export interface AcrobotExperimentOptions extends Partial<AcrobotSettings>, Comp
   /** The harness's terminal display (default `"auto"`). */
   progress?: ProgressMode;
   /** Called with every progress event of every run, and the run's norm. */
-  onProgress?: (event: ProgressEvent, norm: NormName) => void;
+  onProgress?: (event: ProgressEvent, norm: AcrobotNormName) => void;
+  /**
+   * Called once the data are loaded and the model built, before any training: the run's
+   * configuration (what `describeAcrobotExperiment` prints).
+   */
+  onConfig?: (config: AcrobotExperimentConfig) => void;
 }
 
 /** What {@link resolvePreset} checks the options against. */
@@ -170,6 +210,7 @@ const PRESET_RULES: PresetRules = {
     "recordTimes",
     "progress",
     "onProgress",
+    "onConfig",
   ],
   integers: new Set([
     "massHidden",
@@ -189,7 +230,7 @@ const PRESET_RULES: PresetRules = {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { resolveAcrobotSettings } from "./settings.ts";
+ * import { resolveAcrobotSettings } from "@fasterode/fasterode/experiments";
  * const { preset, settings } = resolveAcrobotSettings({ preset: "paper", epochs: 3 });
  * assert.deepEqual([preset, settings.epochs, settings.massHidden], ["paper", 3, 400]);
  * assert.throws(() => resolveAcrobotSettings({ trials: 4 }), /the val split is empty/);

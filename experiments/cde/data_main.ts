@@ -108,7 +108,9 @@ export function parseSyntheticSpeechArgs(args: string[]): SyntheticSpeechArgs {
     help: { type: "boolean", default: false },
   });
   if (values.help) return { help: true };
-  if (values.out === undefined) throw new Error(`--out is required\n\n${SYNTHETIC_USAGE}`);
+  if (values.out === undefined) {
+    throw new TypeError("--out is required: the folder to write; run with --help to see the flags");
+  }
   return {
     help: false,
     options: {
@@ -166,7 +168,9 @@ export function parsePrepareArgs(
     help: { type: "boolean", default: false },
   });
   if (values.help) return { help: true };
-  if (values.dir === undefined) throw new Error(`--dir is required\n\n${PREPARE_USAGE}`);
+  if (values.dir === undefined) {
+    throw new TypeError("--dir is required: the data folder; run with --help to see the flags");
+  }
   const cacheDir = values["cache-dir"];
   return {
     help: false,
@@ -210,7 +214,7 @@ async function synthetic(options: Required<Omit<SyntheticSpeechOptions, "espeak"
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { SpeechDataUnavailableError } from "../../models/cde/mod.ts";
+ * import { SpeechDataUnavailableError } from "@fasterode/fasterode/models/cde";
  * import { inFlagTerms } from "./data_main.ts";
  *
  * const e = inFlagTerms(new SpeechDataUnavailableError("d", "d/yes not found", "folders")) as Error;
@@ -304,7 +308,9 @@ export async function speechDataMain(args: string[]): Promise<number> {
     console.log(SPEECH_DATA_USAGE);
     return command === undefined ? 2 : 0;
   }
-  console.error(`error: unknown command "${command}"\n\n${SPEECH_DATA_USAGE}`);
+  console.error(
+    `error: unknown command "${command}": the commands are synthetic and prepare; run with --help`,
+  );
   return 2;
 }
 

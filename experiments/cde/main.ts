@@ -13,7 +13,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { CDE_USAGE } from "./main.ts";
+ * import { CDE_USAGE } from "@fasterode/fasterode/experiments";
  * assert.match(CDE_USAGE, /^Usage: deno task cde \[options\]/);
  * ```
  *
@@ -30,23 +30,28 @@ import {
   parseCommandLine,
   parseFlags,
   pathFlag,
+  ROOT_USAGE,
   runMain,
+  withRoot,
 } from "../harness/mod.ts";
 import { cdeTableNote, describeCdeExperiment, formatCdeTable } from "./report.ts";
 import { runCdeExperiment } from "./run.ts";
 import {
+  CDE_PRESET_NAMES,
   CDE_PRESET_NOTES,
   CDE_PRESETS,
   type CdeExperimentOptions,
   type CdeSettings,
+  CPU_SYNTHETIC_CLIPS,
   resolveCdeData,
   resolveCdeSettings,
   SMALL_SYNTHETIC_CLIPS,
 } from "./settings.ts";
 
-/** `small X, paper Y` for a setting, from the presets. */
+/** `small X, cpu Y, paper Z` for a setting, from the presets. */
 function presets(key: keyof CdeSettings, show: (x: number) => string = String): string {
-  return `small ${show(CDE_PRESETS.small[key])}, paper ${show(CDE_PRESETS.paper[key])}`;
+  return `small ${show(CDE_PRESETS.small[key])}, cpu ${show(CDE_PRESETS.cpu[key])}, ` +
+    `paper ${show(CDE_PRESETS.paper[key])}`;
 }
 
 /** A small number as the flags write it: `1e-3`, `1.6e-3`. */
@@ -63,33 +68,33 @@ const METRIC_EVERY = presets("epochsPerMetric");
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { CDE_USAGE } from "./main.ts";
- * assert.match(CDE_USAGE, /--epochs N +training epochs \(small 3, paper 200\)/);
+ * import { CDE_USAGE } from "@fasterode/fasterode/experiments";
+ * assert.match(CDE_USAGE, /--epochs N +training epochs \(small 3, cpu 6, paper 200\)/);
  * ```
  */
 export const CDE_USAGE: string = `Usage: deno task cde [options]
        (deno run -A experiments/cde/main.ts [options])
 
-Trains the seed's Neural CDE on Speech Commands (or synthetic espeak-ng clips), once per
+Trains the paper's Neural CDE on Speech Commands (or synthetic espeak-ng clips), once per
 backward norm (same seed), and prints test accuracy, backward NFE and time. Results:
 <out>/speech_commands/<preset>-<data>-<norm>-<rtol>-<atol>/<n>.json.
 
-Data (one of; the small preset defaults to --synthetic ${SMALL_SYNTHETIC_CLIPS}):
+Data (one of; the small preset defaults to --synthetic ${SMALL_SYNTHETIC_CLIPS}, cpu to ${CPU_SYNTHETIC_CLIPS}):
   --data DIR          a Speech Commands v0.02 directory (yes/, no/, … of 16 kHz WAV files)
   --download          with --data: download and unpack the official 2.3 GB archive into DIR
                       first if the word folders are missing (needs internet)
   --synthetic N       speak N clips with espeak-ng into DATA_DIR/synthetic-N-DATA_SEED (made
                       once, reused later; 10–25 clips/s on 2 cores)
-  --data-dir DIR      where synthetic sets go (default data)
+  --data-dir DIR      where synthetic sets go (default <root>/data)
 
 Run:
   --norm NAME         default, seminorm or both (default both)
-  --preset NAME       small (default) or paper
+  --preset NAME       small (default), cpu or paper
   --rtol X            relative tolerance of both solves (default ${sci(CDE_PRESETS.small.rtol)})
   --atol X            absolute tolerance of both solves (default ${
   sci(CDE_PRESETS.small.atol)
 }); one of --rtol/--atol
-                      alone takes its partner from the seed's pairs (1e-3, 1e-6), (1e-4, 1e-7),
+                      alone takes its partner from the paper's pairs (1e-3, 1e-6), (1e-4, 1e-7),
                       (1e-5, 1e-8)
   --epochs N          training epochs (${presets("epochs")})
   --batch-size N      clips per batch (${presets("batchSize")})
@@ -104,7 +109,9 @@ Run:
   --data-seed N       seed of the train/val/test split and the synthetic clips (default 0)
   --backend NAME      cpu, wasm or webgpu (small: wasm; paper: webgpu when a hardware GPU is
                       present, else wasm)
-  --out DIR           results directory (default results)
+  --out DIR           results directory (default <root>/results; root = $FASTERODE_ROOT or
+                      the project folder, see --root)
+${ROOT_USAGE}
 ${CHECKPOINT_USAGE}
   --record-times      record every evaluation and step time in the metric passes
   --help              this text
@@ -115,6 +122,8 @@ ${CDE_PRESET_NOTES}`;
 export interface CdeCliOptions extends Omit<CdeExperimentOptions, "onProgress" | "log"> {
   /** The tfjs backend; `undefined` picks the preset's default. */
   backend?: BackendName;
+  /** `--root`: the root of the run's default paths (data, caches, results). */
+  root?: string;
 }
 
 const FLAGS = {
@@ -141,7 +150,7 @@ const FLAGS = {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseCdeArgs } from "./main.ts";
+ * import { parseCdeArgs } from "@fasterode/fasterode/experiments";
  * const options = parseCdeArgs(["--norm", "seminorm", "--synthetic", "500", "--epochs", "2"]);
  * assert.deepEqual(options, { norms: ["seminorm"], synthetic: 500, epochs: 2 });
  * assert.throws(() => parseCdeArgs(["--epoch", "3"]), /unknown flag --epoch/);
@@ -154,7 +163,7 @@ const FLAGS = {
 export function parseCdeArgs(args: string[]): CdeCliOptions | "help" {
   const values = parseFlags(args, FLAGS);
   if (values.help) return "help";
-  const o: CdeCliOptions = experimentFlags(values);
+  const o: CdeCliOptions = experimentFlags(values, CDE_PRESET_NAMES);
   const str = (k: keyof typeof FLAGS) => values[k] as string | undefined;
   const int = (flag: keyof typeof FLAGS, min: number) => numberFlag(flag, str(flag)!, true, min);
   const real = (flag: keyof typeof FLAGS) => numberFlag(flag, str(flag)!, false, 0);
@@ -188,7 +197,7 @@ export function parseCdeArgs(args: string[]): CdeCliOptions | "help" {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { cdeMain } from "./main.ts";
+ * import { cdeMain } from "@fasterode/fasterode/experiments";
  * const error = console.error;
  * console.error = () => {}; // the usage error's message
  * try {
@@ -202,20 +211,26 @@ export function parseCdeArgs(args: string[]): CdeCliOptions | "help" {
  * @returns the exit code
  */
 export async function cdeMain(args: string[]): Promise<number> {
-  const options = parseCommandLine(args, parseCdeArgs, CDE_USAGE, ({ backend: _, ...o }) => {
-    resolveCdeSettings(o);
-    resolveCdeData(o, o.preset ?? "small");
-  });
+  const options = parseCommandLine(
+    args,
+    parseCdeArgs,
+    CDE_USAGE,
+    ({ backend: _, root: _root, ...o }) => {
+      resolveCdeSettings(o);
+      resolveCdeData(o, o.preset ?? "small");
+    },
+  );
   if (typeof options === "number") return options;
-  const { backend, ...experiment } = options;
+  const { backend, root, ...experiment } = options;
   await experimentBackend(backend, experiment.preset);
   const wall = performance.now();
-  const result = await runCdeExperiment({
-    ...experiment,
-    log: (message) => console.error(message),
-  });
-  for (const line of describeCdeExperiment(result)) console.log(line);
-  console.log();
+  const result = await withRoot(root, () =>
+    runCdeExperiment({
+      ...experiment,
+      log: (message) => console.error(message),
+      // The configuration before training (issue 13), not after it.
+      onConfig: (config) => console.log(`${describeCdeExperiment(config).join("\n")}\n`),
+    }));
   console.log(formatCdeTable(result.runs));
   console.log(`\n${cdeTableNote(result.settings.epochsPerMetric)}`);
   for (const run of result.runs) if (run.path) console.log(`${run.norm}: ${run.path}`);

@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { CDE_PRESETS, parseCdeArgs } from "./mod.ts";
+ * import { CDE_PRESETS, parseCdeArgs } from "@fasterode/fasterode/experiments";
  * assert.deepEqual(parseCdeArgs(["--epochs", "2"]), { epochs: 2 });
  * assert.equal(CDE_PRESETS.small.frameStride, 16);
  * ```
@@ -14,6 +14,7 @@
  * @module
  */
 export {
+  CDE_PRESET_NAMES,
   CDE_PRESET_NOTES,
   CDE_PRESETS,
   CDE_TOLERANCES,
@@ -21,12 +22,14 @@ export {
   type CdeExperimentOptions,
   type CdePresetName,
   type CdeSettings,
+  CPU_SYNTHETIC_CLIPS,
   resolveCdeData,
   resolveCdeSettings,
   SMALL_SYNTHETIC_CLIPS,
 } from "./settings.ts";
 export {
   type CdeDataInfo,
+  type CdeExperimentConfig,
   type CdeExperimentResult,
   type CdeRun,
   runCdeExperiment,

@@ -5,14 +5,14 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { cdeTableNote } from "./report.ts";
+ * import { cdeTableNote } from "@fasterode/fasterode/experiments";
  * assert.match(cdeTableNote(1), /summed over the metric passes on the training split/);
  * ```
  *
  * @module
  */
 import { reduction, textTable } from "../harness/mod.ts";
-import type { CdeExperimentResult, CdeRun } from "./run.ts";
+import type { CdeExperimentConfig, CdeRun } from "./run.ts";
 
 /**
  * The result table: per norm the test accuracy, backward NFE (total over the metric passes on
@@ -24,8 +24,8 @@ import type { CdeExperimentResult, CdeRun } from "./run.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { NormName } from "../../mod.ts";
- * import { formatCdeTable } from "./report.ts";
+ * import type { NormName } from "@fasterode/fasterode/experiments";
+ * import { formatCdeTable } from "@fasterode/fasterode/experiments";
  * const run = (norm: NormName, bnfe: number, acc: number) => ({
  *   norm, testAccuracy: acc, backwardNfe: bnfe, backwardNfePerBatch: bnfe / 10,
  *   passSeconds: bnfe / 100, seconds: bnfe / 50, testBackwardNfe: bnfe / 5, testSeconds: bnfe / 500,
@@ -93,11 +93,10 @@ function plural(n: number, word: string): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { CDE_PRESETS } from "./settings.ts";
- * import { describeCdeExperiment } from "./report.ts";
+ * import { CDE_PRESETS, describeCdeExperiment } from "@fasterode/fasterode/experiments";
  * const lines = describeCdeExperiment({
  *   preset: "small", settings: CDE_PRESETS.small, sizes: { train: 14, val: 3, test: 3 },
- *   parameters: 100, backend: "cpu", runs: [],
+ *   parameters: 100, backend: "cpu",
  *   data: {
  *     source: "synthetic", dir: "data/synthetic-20-0", clips: 20, generated: false,
  *     generationSeconds: 0, fromCache: true, loadSeconds: 0.2, times: [0, 16, 32],
@@ -107,10 +106,10 @@ function plural(n: number, word: string): string {
  * assert.equal(lines.at(-1), "data loaded in 0.2 s (cached MFCCs)");
  * ```
  *
- * @param r the experiment's result
+ * @param r the experiment's configuration (its result will do)
  * @returns the lines
  */
-export function describeCdeExperiment(r: CdeExperimentResult): string[] {
+export function describeCdeExperiment(r: CdeExperimentConfig): string[] {
   const s = r.settings;
   const d = r.data;
   const what = d.source === "synthetic"
@@ -145,7 +144,7 @@ export function describeCdeExperiment(r: CdeExperimentResult): string[] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { cdeTableNote } from "./report.ts";
+ * import { cdeTableNote } from "@fasterode/fasterode/experiments";
  * assert.match(cdeTableNote(10), /every 10th epoch and the last/);
  * ```
  *
@@ -157,6 +156,6 @@ export function cdeTableNote(epochsPerMetric: number): string {
     ? "every epoch"
     : `every ${epochsPerMetric}th epoch and the last`;
   return `backward NFE and fwd+bwd time: summed over the metric passes on the training split (${every}),` +
-    " as the seed's parse_results.py;\nper batch: their mean; test: the final pass over the test " +
+    " as the paper's parse_results.py;\nper batch: their mean; test: the final pass over the test " +
     "split (best model); wall time: training, metric and final passes.";
 }

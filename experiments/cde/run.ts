@@ -1,6 +1,6 @@
 /**
  * The Neural CDE experiment of "Hey, that's not an ODE" (Kidger, Chen & Lyons, 2021) as a
- * function, {@link runCdeExperiment}: train the seed's Neural CDE on Speech Commands (or a
+ * function, {@link runCdeExperiment}: train the paper's Neural CDE on Speech Commands (or a
  * synthetic set in the same layout spoken by espeak-ng), once with each backward norm and the
  * same seed ({@link compareNorms}), and compare the test accuracy and the backward (adjoint)
  * NFE. The settings and presets are in `./settings.ts`, the table in `./report.ts`, the command
@@ -12,7 +12,7 @@
  *
  * @example A tiny run of both norms (`ignore`d: it needs a data directory; see the tests)
  * ```ts ignore
- * import { runCdeExperiment } from "./run.ts";
+ * import { runCdeExperiment } from "@fasterode/fasterode/experiments";
  *
  * const { runs } = await runCdeExperiment({ synthetic: 200, epochs: 1, out: false });
  * console.log(runs.map((r) => [r.norm, r.testAccuracy, r.backwardNfe]));
@@ -97,6 +97,9 @@ export interface CdeExperimentResult {
   /** One run per norm, in the order asked for. */
   runs: CdeRun[];
 }
+
+/** The run's configuration, known before training: the result without the runs. */
+export type CdeExperimentConfig = Omit<CdeExperimentResult, "runs">;
 
 /** A batch of clips: the control path's values at the knots, and the labels. */
 type CdeBatch = { X: tf.Tensor3D; y: tf.Tensor1D };
@@ -239,7 +242,7 @@ function trainable(
 }
 
 /**
- * Trains the seed's Neural CDE on Speech Commands (or synthetic clips) once per norm (same
+ * Trains the paper's Neural CDE on Speech Commands (or synthetic clips) once per norm (same
  * seed: same split, initial weights and batches), saves each run's result JSON and returns the
  * runs. The data are loaded (and, for `synthetic`, generated) once; the MFCCs are computed on
  * the active tfjs backend and cached. The tfjs backend is whatever is active; the command line
@@ -302,6 +305,8 @@ export async function runCdeExperiment(
       },
       training: trainingOptions(settings, options),
       onProgress: options.onProgress,
+      onStart: ({ parameters, backend }) =>
+        options.onConfig?.({ preset, settings, data: info, sizes, parameters, backend }),
       finish: (_model, run) => {
         const test = run.result.test!;
         return {

@@ -1,14 +1,14 @@
 /**
  * The settings of the Neural CDE experiment: their type ({@link CdeSettings}), the presets
  * ({@link CDE_PRESETS}, with the reasons for their values in {@link CDE_PRESET_NOTES}), the
- * seed's tolerance pairs ({@link CDE_TOLERANCES}), the experiment's options
+ * paper's tolerance pairs ({@link CDE_TOLERANCES}), the experiment's options
  * ({@link CdeExperimentOptions}) and their checks ({@link resolveCdeSettings},
  * {@link resolveCdeData}).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { CDE_PRESETS, resolveCdeSettings } from "./settings.ts";
+ * import { CDE_PRESETS, resolveCdeSettings } from "@fasterode/fasterode/experiments";
  * const { settings } = resolveCdeSettings({ epochs: 5 });
  * assert.deepEqual(settings, { ...CDE_PRESETS.small, epochs: 5 });
  * ```
@@ -16,6 +16,7 @@
  * @module
  */
 import type { NormName } from "../../mod.ts";
+import type { CdeExperimentConfig } from "./run.ts";
 import { SPEECH_COMMANDS_CLASSES } from "../../models/cde/mod.ts";
 import {
   type ComparisonOptions,
@@ -27,7 +28,10 @@ import {
 } from "../harness/mod.ts";
 
 /** The name of a preset. */
-export type CdePresetName = "small" | "paper";
+export type CdePresetName = "small" | "cpu" | "paper";
+
+/** The presets' names, smallest first (`--preset` takes these). */
+export const CDE_PRESET_NAMES: readonly CdePresetName[] = Object.freeze(["small", "cpu", "paper"]);
 
 /**
  * Sizes and settings of a Neural CDE run; a preset gives all of them (the training
@@ -47,7 +51,7 @@ export interface CdeSettings extends TrainingSettings {
    */
   frameStride: number;
   /**
-   * Factor on the time channel (channel 0, the frame index `0 … 160`): 1 keeps the seed's
+   * Factor on the time channel (channel 0, the frame index `0 … 160`): 1 keeps the paper's
    * values; `1/160` makes it run from 0 to 1. The knot times stay the frame indices.
    */
   timeChannelScale: number;
@@ -58,13 +62,13 @@ export interface CdeSettings extends TrainingSettings {
 }
 
 /**
- * The seed's three `(rtol, atol)` pairs (`speech_commands.py`'s `full`), loosest first; the
+ * The paper's three `(rtol, atol)` pairs (`speech_commands.py`'s `full`), loosest first; the
  * `paper` preset runs the first.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { CDE_TOLERANCES } from "./settings.ts";
+ * import { CDE_TOLERANCES } from "@fasterode/fasterode/experiments";
  * assert.deepEqual(CDE_TOLERANCES[1], [1e-4, 1e-7]);
  * ```
  */
@@ -77,17 +81,22 @@ export const CDE_TOLERANCES: readonly (readonly [number, number])[] = Object.fre
 /** Synthetic clips the `small` preset uses when no data is named. */
 export const SMALL_SYNTHETIC_CLIPS = 2000;
 
+/** Synthetic clips the `cpu` preset uses when no data is named. */
+export const CPU_SYNTHETIC_CLIPS = 10000;
+
 /**
- * The presets: `paper` is the seed's configuration, `small` a CPU-sized run that shows the
- * seminorm's saving; {@link CDE_PRESET_NOTES} says why each value is what it is.
+ * The presets: `paper` is the paper's configuration, `cpu` the largest run that learns the
+ * synthetic set well on 2 CPU cores, `small` a few minutes' run that shows the seminorm's
+ * saving; {@link CDE_PRESET_NOTES} says why each value is what it is.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { CDE_PRESETS } from "./settings.ts";
+ * import { CDE_PRESETS } from "@fasterode/fasterode/experiments";
  * assert.equal(CDE_PRESETS.paper.hiddenChannels, 90);
  * assert.equal(CDE_PRESETS.paper.batchSize, 1024);
  * assert.equal(CDE_PRESETS.small.rtol, CDE_PRESETS.paper.rtol);
+ * assert.equal(CDE_PRESETS.cpu.frameStride, 8);
  * ```
  */
 export const CDE_PRESETS: Readonly<Record<CdePresetName, Readonly<CdeSettings>>> = Object.freeze({
@@ -102,6 +111,20 @@ export const CDE_PRESETS: Readonly<Record<CdePresetName, Readonly<CdeSettings>>>
     learningRate: 1.6e-3,
     weightDecay: 0.01,
     epochsPerMetric: 10,
+    rtol: 1e-3,
+    atol: 1e-6,
+  }),
+  cpu: Object.freeze({
+    hiddenChannels: 32,
+    hiddenHiddenChannels: 32,
+    numHiddenLayers: 2,
+    frameStride: 8,
+    timeChannelScale: 1 / 160,
+    batchSize: 128,
+    epochs: 6,
+    learningRate: 1e-2,
+    weightDecay: 0.01,
+    epochsPerMetric: 3,
     rtol: 1e-3,
     atol: 1e-6,
   }),
@@ -127,15 +150,15 @@ export const CDE_PRESETS: Readonly<Record<CdePresetName, Readonly<CdeSettings>>>
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { CDE_PRESET_NOTES } from "./settings.ts";
- * assert.match(CDE_PRESET_NOTES, /^Presets\. paper = the seed's speech_commands\.py/);
+ * import { CDE_PRESET_NOTES } from "@fasterode/fasterode/experiments";
+ * assert.match(CDE_PRESET_NOTES, /^Presets\. paper = the paper's speech_commands\.py/);
  * ```
  */
 export const CDE_PRESET_NOTES: string =
-  `Presets. paper = the seed's speech_commands.py: all 161 MFCC frames, hidden 90,
+  `Presets. paper = the paper's speech_commands.py: all 161 MFCC frames, hidden 90,
 hidden-hidden 40, 4 layers (88,940 parameters), batch 1024, AdamW lr 1.6e-3, weight decay 0.01,
 200 epochs, metrics every 10 epochs, dopri5 with linear interpolation and its knots as jumpT,
-rtol 1e-3 and atol 1e-6 (the first of the seed's three pairs); meant for a GPU (--backend
+rtol 1e-3 and atol 1e-6 (the first of the paper's three pairs); meant for a GPU (--backend
 webgpu) and the real data (--data). small = ${SMALL_SYNTHETIC_CLIPS} synthetic clips (1400 / 300 / 300),
 every 16th MFCC frame (11 knots at 0, 16, …, 160), the time channel scaled to [0, 1], hidden 16,
 hidden-hidden 16, 2 layers (6,778 parameters), batch 128, lr 1e-2, 3 epochs with metrics after
@@ -143,18 +166,23 @@ each, the paper's rtol 1e-3 and atol 1e-6. Both norms together take 7–8 minute
 with the wasm backend; generating the clips takes 1.5–3.5 minutes once (reused after), their
 MFCCs about 6 s once (cached). It reaches about 55% test accuracy (chance: 10%) with either
 norm, and the seminorm takes about 65% fewer backward NFE (bench/RESULTS.md).
+cpu = ${CPU_SYNTHETIC_CLIPS} synthetic clips (7000 / 1500 / 1500), every 8th frame (21 knots),
+hidden 32, hidden-hidden 32, 2 layers, batch 128, lr 1e-2, 6 epochs with metrics every 3rd, rtol
+1e-3 and atol 1e-6: the size that learns the synthetic set (about 85% test accuracy) in the time
+given in bench/RESULTS.md. small's model with more clips stops near 80% validation accuracy
+(capacity: train 85%); doubling the state, the field's width and the knots lifts it.
 
 Why the small preset scales the time channel: the control's channel 0 is the frame index,
 0 … 160 in the seed, so z integrates tanh(·)·dt over 160 time units: at initialisation |z(T)|
-reaches ~100 and the cross-entropy is ~145 instead of ln 10 ≈ 2.3. The seed's 4,800 training
+reaches ~100 and the cross-entropy is ~145 instead of ln 10 ≈ 2.3. The paper's 4,800 training
 steps undo that; the small preset's 33 do not (its accuracy stays at chance). A factor 1/160 on
 that one input channel (the knot times and the solver are unchanged) starts the loss at 2.8.
---time-scale 1 restores the seed's channel.
+--time-scale 1 restores the paper's channel.
 
 Sweeping the tolerances: an --rtol / --atol pair picks the tolerances; one of them alone picks
-its partner from the seed's pairs (--rtol 1e-4 means atol 1e-7). The seed's sweep, 5 runs per
+its partner from the paper's pairs (--rtol 1e-4 means atol 1e-7). The paper's sweep, 5 runs per
 pair (each run adds the next <n>.json; the runs share the split, --data-seed 0, and differ in
-initial weights and batch order, as the seed's did):
+initial weights and batch order, as the paper's did):
   for tol in "1e-3 1e-6" "1e-4 1e-7" "1e-5 1e-8"; do set -- $tol; for s in 1 2 3 4 5; do
     deno task cde --preset paper --data DIR --rtol $1 --atol $2 --seed $s
   done; done`;
@@ -193,6 +221,11 @@ export interface CdeExperimentOptions extends Partial<CdeSettings>, ComparisonOp
   progress?: ProgressMode;
   /** Called with every progress event of every run, and the run's norm. */
   onProgress?: (event: ProgressEvent, norm: NormName) => void;
+  /**
+   * Called once the data are loaded and the model built, before any training: the run's
+   * configuration (what `describeCdeExperiment` prints).
+   */
+  onConfig?: (config: CdeExperimentConfig) => void;
   /** Data generation and preprocessing messages (default: none). */
   log?: (message: string) => void;
 }
@@ -215,6 +248,7 @@ const PRESET_RULES: PresetRules = {
     "recordTimes",
     "progress",
     "onProgress",
+    "onConfig",
     "log",
   ],
   integers: new Set([
@@ -228,7 +262,7 @@ const PRESET_RULES: PresetRules = {
   ]),
 };
 
-/** The tolerances: both given, one given (its partner from the seed's pairs), or the preset's. */
+/** The tolerances: both given, one given (its partner from the paper's pairs), or the preset's. */
 function tolerances(
   preset: Readonly<CdeSettings>,
   rtol: number | undefined,
@@ -252,7 +286,7 @@ function tolerances(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { resolveCdeSettings } from "./settings.ts";
+ * import { resolveCdeSettings } from "@fasterode/fasterode/experiments";
  * const { preset, settings } = resolveCdeSettings({ preset: "paper", rtol: 1e-4 });
  * assert.equal(preset, "paper");
  * assert.deepEqual([settings.rtol, settings.atol, settings.hiddenChannels], [1e-4, 1e-7, 90]);
@@ -292,13 +326,15 @@ export type CdeDataSource =
 
 /**
  * Which data the options name, checked: a directory, or a synthetic set (the `small` preset's
- * {@link SMALL_SYNTHETIC_CLIPS} when neither is given; the `paper` preset needs one).
+ * {@link SMALL_SYNTHETIC_CLIPS} or the `cpu` preset's {@link CPU_SYNTHETIC_CLIPS} when neither
+ * is given; the `paper` preset needs one).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { resolveCdeData } from "./settings.ts";
+ * import { resolveCdeData } from "@fasterode/fasterode/experiments";
  * assert.deepEqual(resolveCdeData({}, "small"), { kind: "synthetic", count: 2000 });
+ * assert.deepEqual(resolveCdeData({}, "cpu"), { kind: "synthetic", count: 10000 });
  * assert.deepEqual(resolveCdeData({ data: "sc" }, "paper"), {
  *   kind: "dir",
  *   dir: "sc",
@@ -348,5 +384,8 @@ export function resolveCdeData(
         "with download to fetch it), or synthetic to run it on espeak-ng clips",
     );
   }
-  return { kind: "synthetic", count: SMALL_SYNTHETIC_CLIPS };
+  return {
+    kind: "synthetic",
+    count: preset === "cpu" ? CPU_SYNTHETIC_CLIPS : SMALL_SYNTHETIC_CLIPS,
+  };
 }

@@ -13,7 +13,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { CNF_USAGE } from "./main.ts";
+ * import { CNF_USAGE } from "@fasterode/fasterode/experiments";
  * assert.match(CNF_USAGE, /^Usage: deno task cnf \[options\]/);
  * ```
  *
@@ -31,7 +31,9 @@ import {
   parseCommandLine,
   parseFlags,
   pathFlag,
+  ROOT_USAGE,
   runMain,
+  withRoot,
 } from "../harness/mod.ts";
 import { cnfTableNote, describeCnfExperiment, formatCnfTable } from "./report.ts";
 import { runCnfExperiment } from "./run.ts";
@@ -66,7 +68,7 @@ function models(key: keyof CnfModelSettings): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { CNF_USAGE } from "./main.ts";
+ * import { CNF_USAGE } from "@fasterode/fasterode/experiments";
  * assert.match(CNF_USAGE, /--trace NAME +exact or hutchinson \(small exact, paper hutchinson\)/);
  * ```
  */
@@ -104,7 +106,9 @@ under <out>/cnf/ (named <preset>-<data>-<norm>-<rtol>-<atol>…).
   --seed N            seed of the data, weights, probes and batch order (default 0)
   --backend NAME      cpu, wasm or webgpu (small: wasm; paper: webgpu when a hardware GPU
                       is present, else wasm)
-  --out DIR           results directory (default results)
+  --out DIR           results directory (default <root>/results; root = $FASTERODE_ROOT or
+                      the project folder, see --root)
+${ROOT_USAGE}
 ${CHECKPOINT_USAGE}
   --help              this text
 
@@ -114,6 +118,8 @@ ${CNF_PRESET_NOTES}`;
 export interface CnfCliOptions extends CnfExperimentOptions {
   /** The tfjs backend; `undefined` picks the preset's default. */
   backend?: BackendName;
+  /** `--root`: the root of the run's default paths (data, caches, results). */
+  root?: string;
 }
 
 const FLAGS = {
@@ -140,7 +146,7 @@ const FLAGS = {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseCnfArgs } from "./main.ts";
+ * import { parseCnfArgs } from "@fasterode/fasterode/experiments";
  * const options = parseCnfArgs(["--norm", "both", "--trace", "hutchinson", "--kinetic", "0.01"]);
  * assert.deepEqual(options, {
  *   norms: ["default", "seminorm"], trace: "hutchinson", kineticWeight: 0.01,
@@ -197,7 +203,7 @@ export function parseCnfArgs(args: string[]): CnfCliOptions | "help" {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { cnfMain } from "./main.ts";
+ * import { cnfMain } from "@fasterode/fasterode/experiments";
  * const error = console.error;
  * console.error = () => {}; // the usage error's message
  * try {
@@ -212,16 +218,19 @@ export function parseCnfArgs(args: string[]): CnfCliOptions | "help" {
  */
 export async function cnfMain(args: string[]): Promise<number> {
   const options = parseCommandLine(args, parseCnfArgs, CNF_USAGE, (o) => {
-    const { backend: _backend, ...experiment } = o;
+    const { backend: _backend, root: _root, ...experiment } = o;
     resolveCnfSettings(experiment);
   });
   if (typeof options === "number") return options;
-  const { backend, ...experiment } = options;
+  const { backend, root, ...experiment } = options;
   await experimentBackend(backend, experiment.preset);
   const wall = performance.now();
-  const result = await runCnfExperiment(experiment);
-  console.log(describeCnfExperiment(result));
-  console.log();
+  const result = await withRoot(root, () =>
+    runCnfExperiment({
+      ...experiment,
+      // The configuration before training (issue 13), not after it.
+      onConfig: (config) => console.log(`${describeCnfExperiment(config)}\n`),
+    }));
   console.log(formatCnfTable(result.runs));
   console.log(`\n${cnfTableNote(result.settings.epochsPerMetric)}`);
   for (const run of result.runs) {

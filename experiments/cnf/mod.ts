@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { CNF_PRESETS, parseCnfArgs } from "./mod.ts";
+ * import { CNF_PRESETS, parseCnfArgs } from "@fasterode/fasterode/experiments";
  * assert.deepEqual(parseCnfArgs(["--density", "moons"]), { density: "moons" });
  * assert.equal(CNF_PRESETS.small.batchSize, 200);
  * ```
@@ -25,6 +25,7 @@ export {
   resolveCnfSettings,
 } from "./settings.ts";
 export {
+  type CnfExperimentConfig,
   type CnfExperimentResult,
   type CnfPictures,
   type CnfRun,

@@ -5,14 +5,14 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { cnfTableNote } from "./report.ts";
+ * import { cnfTableNote } from "@fasterode/fasterode/experiments";
  * assert.match(cnfTableNote(2), /summed over the metric passes on the training split/);
  * ```
  *
  * @module
  */
 import { reduction, textTable } from "../harness/mod.ts";
-import type { CnfExperimentResult, CnfRun } from "./run.ts";
+import type { CnfExperimentConfig, CnfRun } from "./run.ts";
 
 /** The paper's anchors for the seminorm's saving in backward NFE, over all its experiments. */
 export const PAPER_ANCHORS = "paper: median 40%, up to 62% fewer backward NFE";
@@ -26,8 +26,8 @@ export const PAPER_ANCHORS = "paper: median 40%, up to 62% fewer backward NFE";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { NormName } from "../../mod.ts";
- * import { formatCnfTable } from "./report.ts";
+ * import type { NormName } from "@fasterode/fasterode/experiments";
+ * import { formatCnfTable } from "@fasterode/fasterode/experiments";
  * const run = (norm: NormName, bnfe: number, nll: number) => ({
  *   norm, testNll: nll, forwardNfe: 500, backwardNfe: bnfe, backwardNfePerBatch: bnfe / 10,
  *   trainingBackwardNfe: 2 * bnfe, seconds: bnfe / 100,
@@ -89,20 +89,22 @@ export function formatCnfTable(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { CNF_PRESET_MODELS, CNF_PRESETS } from "./settings.ts";
- * import { describeCnfExperiment } from "./report.ts";
+ * import {
+ *   CNF_PRESET_MODELS,
+ *   CNF_PRESETS,
+ *   describeCnfExperiment,
+ * } from "@fasterode/fasterode/experiments";
  * const line = describeCnfExperiment({
  *   preset: "small", settings: CNF_PRESETS.small, model: CNF_PRESET_MODELS.small,
  *   sizes: { train: 1000, val: 200, test: 1000 }, dim: 2, parameters: 4872, backend: "wasm",
- *   runs: [],
  * });
  * assert.match(line, /^cnf, preset small: 8gaussians \(2-D\), 1000\/200\/1000 points/);
  * ```
  *
- * @param r the experiment's result
+ * @param r the experiment's configuration (its result will do)
  * @returns the line
  */
-export function describeCnfExperiment(r: CnfExperimentResult): string {
+export function describeCnfExperiment(r: CnfExperimentConfig): string {
   const s = r.settings, m = r.model;
   const regs = [
     m.kineticWeight > 0 ? `kinetic ${m.kineticWeight}` : "",
@@ -125,7 +127,7 @@ export function describeCnfExperiment(r: CnfExperimentResult): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { cnfTableNote } from "./report.ts";
+ * import { cnfTableNote } from "@fasterode/fasterode/experiments";
  * assert.match(cnfTableNote(1), /every epoch/);
  * ```
  *

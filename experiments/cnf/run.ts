@@ -12,7 +12,7 @@
  * @example A tiny run of both norms (nothing saved)
  * ```ts
  * import assert from "node:assert/strict";
- * import { runCnfExperiment } from "./run.ts";
+ * import { runCnfExperiment } from "@fasterode/fasterode/experiments";
  * const { runs } = await runCnfExperiment({
  *   epochs: 1, width: 8, depth: 1, trainSize: 16, valSize: 8, testSize: 8, batchSize: 8,
  *   rtol: 1e-2, atol: 1e-2, out: false, progress: "none", gridSize: 10,
@@ -101,6 +101,9 @@ export interface CnfExperimentResult {
   /** One run per norm, in the order asked for. */
   runs: CnfRun[];
 }
+
+/** The run's configuration, known before training: the result without the runs. */
+export type CnfExperimentConfig = Omit<CnfExperimentResult, "runs">;
 
 /** A batch: points `[B, D]` (2-D data) or pixels `[B, 784]` 0–255 (MNIST). */
 type CnfBatch = { x: tf.Tensor };
@@ -327,6 +330,8 @@ export async function runCnfExperiment(
       config: { ...settings, ...model, sizes, dim: data.dim },
       training: trainingOptions(settings, options),
       onProgress: options.onProgress,
+      onStart: ({ parameters, backend }) =>
+        options.onConfig?.({ preset, settings, model, sizes, dim: data.dim, parameters, backend }),
       finish: async (cnf, _run): Promise<Omit<CnfRun, keyof NormRun>> => {
         const nll = await testNll(cnf, data.test, settings, data.images, seed);
         if (data.images) return { testNll: nll, testBitsPerDim: bitsPerDim(nll, data.dim) };

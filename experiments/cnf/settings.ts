@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { CNF_PRESETS, resolveCnfSettings } from "./settings.ts";
+ * import { CNF_PRESETS, resolveCnfSettings } from "@fasterode/fasterode/experiments";
  * const { settings, model } = resolveCnfSettings({ epochs: 2 });
  * assert.deepEqual(settings, { ...CNF_PRESETS.small, epochs: 2 });
  * assert.equal(model.density, "8gaussians");
@@ -16,6 +16,7 @@
  * @module
  */
 import type { NormName } from "../../mod.ts";
+import type { CnfExperimentConfig } from "./run.ts";
 import {
   type CnfActivation,
   type CnfLayerKind,
@@ -86,7 +87,7 @@ export interface CnfModelSettings {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { CNF_PRESETS } from "./settings.ts";
+ * import { CNF_PRESETS } from "@fasterode/fasterode/experiments";
  * assert.equal(CNF_PRESETS.paper.rtol, 1e-5);
  * assert.equal(CNF_PRESETS.small.width, 64);
  * ```
@@ -131,7 +132,7 @@ export const CNF_PRESETS: Readonly<Record<CnfPresetName, Readonly<CnfSettings>>>
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { CNF_PRESET_MODELS } from "./settings.ts";
+ * import { CNF_PRESET_MODELS } from "@fasterode/fasterode/experiments";
  * assert.equal(CNF_PRESET_MODELS.paper.trace, "hutchinson");
  * ```
  */
@@ -163,7 +164,7 @@ export const CNF_PRESET_MODELS: Readonly<Record<CnfPresetName, Readonly<CnfModel
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { CNF_PRESET_NOTES } from "./settings.ts";
+ * import { CNF_PRESET_NOTES } from "@fasterode/fasterode/experiments";
  * assert.match(CNF_PRESET_NOTES, /^Presets\. small = /);
  * ```
  */
@@ -203,6 +204,11 @@ export interface CnfExperimentOptions
   /** Called with every progress event of every run, and the run's norm. */
   onProgress?: (event: ProgressEvent, norm: NormName) => void;
   /**
+   * Called once the data are loaded and the model built, before any training: the run's
+   * configuration (what `describeCnfExperiment` prints).
+   */
+  onConfig?: (config: CnfExperimentConfig) => void;
+  /**
    * For 2-D data: the side of the grid the trained density is evaluated on (default 60; the
    * density's mass on it is checked and reported).
    */
@@ -224,6 +230,7 @@ const PRESET_RULES: PresetRules = {
     "recordTimes",
     "progress",
     "onProgress",
+    "onConfig",
     "gridSize",
     ...MODEL_KEYS,
   ],
@@ -247,7 +254,7 @@ const PRESET_RULES: PresetRules = {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { resolveCnfSettings } from "./settings.ts";
+ * import { resolveCnfSettings } from "@fasterode/fasterode/experiments";
  * const { model } = resolveCnfSettings({ density: "rings", kineticWeight: 0.01 });
  * assert.deepEqual([model.density, model.kineticWeight], ["rings", 0.01]);
  * assert.throws(() => resolveCnfSettings({ preset: "paper" }), /needs --data DIR/);

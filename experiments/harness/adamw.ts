@@ -89,7 +89,7 @@ interface AdamInternals {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { AdamW } from "./adamw.ts";
+ * import { AdamW } from "@fasterode/fasterode/experiments";
  *
  * const w = tf.variable(tf.tensor1d([1, -2]), true, "adamw_doc_w");
  * const opt = new AdamW({ learningRate: 0.1, weightDecay: 0.01 });
@@ -138,7 +138,7 @@ export class AdamW extends tf.AdamOptimizer {
    * ```ts
    * import assert from "node:assert/strict";
    * import * as tf from "@tensorflow/tfjs";
-   * import { AdamW } from "./adamw.ts";
+   * import { AdamW } from "@fasterode/fasterode/experiments";
    * const w = tf.variable(tf.tensor1d([1, -2]), true, "adamw_state_w");
    * const g = { adamw_state_w: tf.tensor1d([0.3, -0.1]) };
    * const a = new AdamW({ learningRate: 0.1 });

@@ -122,7 +122,11 @@ export class TrainingInterrupted extends Error {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { readRunCheckpoint, type RunState, saveRunCheckpoint } from "./checkpoint.ts";
+ * import {
+ *   readRunCheckpoint,
+ *   type RunState,
+ *   saveRunCheckpoint,
+ * } from "@fasterode/fasterode/experiments";
  * const dir = await Deno.makeTempDir();
  * const w = tf.variable(tf.tensor1d([1, 2]), true, "run_ck_doc/w");
  * const state = {
@@ -243,7 +247,7 @@ export async function readRunCheckpoint(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { loadFinishedRun } from "./checkpoint.ts";
+ * import { loadFinishedRun } from "@fasterode/fasterode/experiments";
  * await assert.rejects(loadFinishedRun(await Deno.makeTempDir(), []), /no checkpoint was saved/);
  * ```
  */
@@ -295,7 +299,7 @@ const STOP_SIGNALS: Deno.Signal[] = Deno.build.os === "windows"
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { stopOnSignals } from "./checkpoint.ts";
+ * import { stopOnSignals } from "@fasterode/fasterode/experiments";
  * const stop = stopOnSignals();
  * assert.equal(stop.requested, null);
  * stop.dispose();

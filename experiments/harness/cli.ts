@@ -3,13 +3,18 @@
  * with messages that say what was wrong and point to `--help` ({@linkcode parseFlags},
  * {@linkcode choice}, {@linkcode numberFlag}), usage errors as exit code 2
  * ({@linkcode parseCommandLine}), the flags every experiment has ({@linkcode EXPERIMENT_FLAGS},
- * {@linkcode experimentFlags}), the backend for a preset ({@linkcode experimentBackend}) and the
- * entry point's error handling ({@linkcode runMain}).
+ * {@linkcode experimentFlags}), the root of a run's files ({@linkcode ROOT_USAGE},
+ * {@linkcode withRoot}), the backend for a preset ({@linkcode experimentBackend}) and the entry
+ * point's error handling ({@linkcode runMain}, which turns a write outside the allowed folders
+ * into a one-line hint, {@linkcode writePermissionHint}).
  *
  * @module
  */
+import { isAbsolute, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { type BackendName, chooseBackend, NORM_NAMES, type NormName } from "../../mod.ts";
+import { fasterodeRoot, setFasterodeRoot } from "../../models/data/mod.ts";
 import { TrainingInterrupted } from "./checkpoint.ts";
 
 /**
@@ -19,7 +24,7 @@ import { TrainingInterrupted } from "./checkpoint.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseFlags } from "./cli.ts";
+ * import { parseFlags } from "@fasterode/fasterode/experiments";
  * const flags = { epochs: { type: "string" } } as const;
  * assert.equal(parseFlags(["--epochs", "3"], flags).epochs, "3");
  * assert.throws(() => parseFlags(["--epoch", "3"], flags), /unknown flag --epoch/);
@@ -92,7 +97,7 @@ function joinNegativeValues(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { choice } from "./cli.ts";
+ * import { choice } from "@fasterode/fasterode/experiments";
  * assert.equal(choice("norm", "seminorm", ["default", "seminorm"] as const), "seminorm");
  * assert.throws(() => choice("norm", "semi", ["default", "seminorm"]), /must be one of/);
  * ```
@@ -110,7 +115,7 @@ export function choice<T extends string>(flag: string, text: string, choices: re
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { numberFlag } from "./cli.ts";
+ * import { numberFlag } from "@fasterode/fasterode/experiments";
  * assert.equal(numberFlag("epochs", "3", true, 1), 3);
  * assert.throws(() => numberFlag("rtol", "-1", false, 0), /must be a number > 0/);
  * ```
@@ -139,10 +144,21 @@ export const EXPERIMENT_FLAGS = {
   seed: { type: "string" },
   backend: { type: "string" },
   out: { type: "string" },
+  root: { type: "string" },
   checkpoint: { type: "string" },
   resume: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+/**
+ * The help lines of `--root`, the same in every experiment's usage (after `--out`'s, whose
+ * default is `<root>/results`).
+ */
+export const ROOT_USAGE =
+  `  --root DIR          the folder under which data/, .cache/ and results/ go (default
+                      $FASTERODE_ROOT, else the project folder: the nearest folder upwards
+                      holding a deno.json or package.json); --out, --data-dir and
+                      --checkpoint, when given, win (relative to the current directory)`;
 
 /** The help lines of the checkpoint flags, the same in every experiment's usage. */
 export const CHECKPOINT_USAGE =
@@ -152,12 +168,15 @@ export const CHECKPOINT_USAGE =
   --resume DIR        continue the run whose checkpoint folder DIR is, with the same flags:
                       finished norms are kept, the interrupted one ends as it would have`;
 
-/** The options that {@linkcode EXPERIMENT_FLAGS} give, as the experiments name them. */
-export interface ExperimentFlags {
+/**
+ * The options that {@linkcode EXPERIMENT_FLAGS} give, as the experiments name them; `P` is the
+ * names of the experiment's presets.
+ */
+export interface ExperimentFlags<P extends string = "small" | "paper"> {
   /** `--norm`: one norm, or both (`both`). */
   norms?: NormName[];
-  /** `--preset`. */
-  preset?: "small" | "paper";
+  /** `--preset`: one of the experiment's presets. */
+  preset?: P;
   /** `--rtol`. */
   rtol?: number;
   /** `--atol`. */
@@ -176,6 +195,8 @@ export interface ExperimentFlags {
   backend?: BackendName;
   /** `--out`. */
   out?: string;
+  /** `--root`: the root of the run's default paths (see {@linkcode withRoot}). */
+  root?: string;
   /** `--checkpoint`. */
   checkpoint?: string;
   /** `--resume`. */
@@ -189,7 +210,7 @@ export interface ExperimentFlags {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { EXPERIMENT_FLAGS, experimentFlags, parseFlags } from "./cli.ts";
+ * import { EXPERIMENT_FLAGS, experimentFlags, parseFlags } from "@fasterode/fasterode/experiments";
  *
  * const values = parseFlags(["--norm", "both", "--lr", "1e-3"], EXPERIMENT_FLAGS);
  * assert.deepEqual(experimentFlags(values), {
@@ -200,13 +221,15 @@ export interface ExperimentFlags {
  * ```
  *
  * @param values what {@linkcode parseFlags} read
+ * @param presets the names `--preset` may take (default `small`, `paper`)
  * @returns the options
  * @throws {RangeError} naming a flag with a bad value
  */
-export function experimentFlags(
+export function experimentFlags<P extends string = "small" | "paper">(
   values: Record<string, string | boolean | undefined>,
-): ExperimentFlags {
-  const o: ExperimentFlags = {};
+  presets: readonly P[] = ["small", "paper"] as unknown as readonly P[],
+): ExperimentFlags<P> {
+  const o: ExperimentFlags<P> = {};
   const str = (flag: keyof typeof EXPERIMENT_FLAGS) => values[flag] as string | undefined;
   const int = (flag: keyof typeof EXPERIMENT_FLAGS, min: number) =>
     numberFlag(flag, str(flag)!, true, min);
@@ -216,7 +239,7 @@ export function experimentFlags(
     o.norms = n === "both" ? [...NORM_NAMES] : [n];
   }
   if (str("preset") !== undefined) {
-    o.preset = choice("preset", str("preset")!, ["small", "paper"] as const);
+    o.preset = choice("preset", str("preset")!, presets);
   }
   if (str("rtol") !== undefined) o.rtol = real("rtol");
   if (str("atol") !== undefined) o.atol = real("atol");
@@ -229,6 +252,7 @@ export function experimentFlags(
     o.backend = choice("backend", str("backend")!, ["cpu", "wasm", "webgpu"] as const);
   }
   if (str("out") !== undefined) o.out = pathFlag("out", str("out")!);
+  if (str("root") !== undefined) o.root = pathFlag("root", str("root")!);
   if (str("checkpoint") !== undefined) o.checkpoint = pathFlag("checkpoint", str("checkpoint")!);
   if (str("resume") !== undefined) o.resume = pathFlag("resume", str("resume")!);
   if (o.checkpoint !== undefined && o.resume !== undefined) {
@@ -243,7 +267,7 @@ export function experimentFlags(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { pathFlag } from "./cli.ts";
+ * import { pathFlag } from "@fasterode/fasterode/experiments";
  * assert.equal(pathFlag("data", "data/speech"), "data/speech");
  * assert.throws(() => pathFlag("data", ""), /--data must be a directory/);
  * ```
@@ -266,16 +290,16 @@ function messageOf(error: unknown): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { numberFlag, parseCommandLine, parseFlags } from "./cli.ts";
+ * import { numberFlag, parseCommandLine, parseFlags } from "@fasterode/fasterode/experiments";
  *
  * const parse = (args: string[]) => {
  *   const values = parseFlags(args, { epochs: { type: "string" }, help: { type: "boolean" } });
  *   if (values.help) return "help" as const;
  *   return { epochs: numberFlag("epochs", String(values.epochs ?? "1"), true, 1) };
  * };
- * assert.deepEqual(parseCommandLine(["--epochs", "3"], parse, "usage: …"), { epochs: 3 });
- * assert.equal(parseCommandLine(["--epochs", "0"], parse, "usage: …"), 2); // prints the error
- * assert.equal(parseCommandLine(["--help"], parse, "usage: …"), 0); // prints the usage
+ * assert.deepEqual(parseCommandLine(["--epochs", "3"], parse, "Usage: …"), { epochs: 3 });
+ * assert.equal(parseCommandLine(["--epochs", "0"], parse, "Usage: …"), 2); // prints the error
+ * assert.equal(parseCommandLine(["--help"], parse, "Usage: …"), 0); // prints the usage
  * ```
  *
  * @param args the command line's arguments
@@ -325,8 +349,87 @@ export async function experimentBackend(
 }
 
 /**
+ * Runs `body` with the root of the default paths (`fasterodeRoot` of models/data/root.ts) set to
+ * `root`, the `--root` flag, and the previous root restored after; without `root`, as it is.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolve } from "node:path";
+ * import { withRoot } from "@fasterode/fasterode/experiments";
+ * import { fasterodeRoot, rootPath } from "@fasterode/fasterode/models/data";
+ * const before = fasterodeRoot();
+ * assert.equal(await withRoot("elsewhere", () => Promise.resolve(rootPath())), resolve("elsewhere"));
+ * assert.equal(fasterodeRoot(), before);
+ * ```
+ *
+ * @param root the folder (relative to the current directory), or `undefined`
+ * @param body the run
+ * @returns what `body` returns
+ */
+export async function withRoot<T>(root: string | undefined, body: () => Promise<T>): Promise<T> {
+  if (root === undefined) return await body();
+  const previous = setFasterodeRoot(root);
+  try {
+    return await body();
+  } finally {
+    setFasterodeRoot(previous);
+  }
+}
+
+/**
+ * The one-line message for a write the process was not allowed to make (Deno's `NotCapable`
+ * "Requires write access to …", also as the `cause` of another error): the folder to allow and
+ * how (`deno task` allows writes only inside the project folder); `undefined` for any other
+ * error.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { writePermissionHint } from "@fasterode/fasterode/experiments";
+ * const error = new Deno.errors.NotCapable(
+ *   'Requires write access to "/elsewhere/results/acrobot", run again with the --allow-write flag',
+ * );
+ * const line = writePermissionHint(error, "deno task acrobot", "/elsewhere");
+ * assert.match(line!, /^cannot write \/elsewhere\/results\/acrobot: deno task acrobot may write/);
+ * assert.match(line!, /--allow-write=\/elsewhere /);
+ * assert.equal(writePermissionHint(new Error("disk full"), "deno task acrobot"), undefined);
+ * ```
+ *
+ * @param error what the run threw
+ * @param command how the user started it (`"deno task cde"`)
+ * @param root the root of the run (default `fasterodeRoot()`): the folder to allow when the path
+ *   is inside it, else the path itself
+ * @returns the message, or `undefined`
+ */
+export function writePermissionHint(
+  error: unknown,
+  command: string,
+  root: string = fasterodeRoot(),
+): string | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (!(e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied)) {
+      continue;
+    }
+    const path = /Requires write access to "([^"]+)"/.exec(e.message)?.[1];
+    if (path === undefined) continue;
+    const inside = !relative(root, path).startsWith("..") && !isAbsolute(relative(root, path));
+    const allow = inside ? root : path;
+    let script = "<script>";
+    try {
+      script = relative(Deno.cwd(), fileURLToPath(Deno.mainModule));
+    } catch { /* not a file module, or the current directory is not readable */ }
+    return `cannot write ${path}: ${command} may write only inside the project folder; run ` +
+      `deno run --allow-write=${allow} (with the task's other flags, see deno.json) ${script} ` +
+      `[options], or choose a --root inside the project folder`;
+  }
+  return undefined;
+}
+
+/**
  * Runs an experiment's `main` as the program: exits with its code, or prints the error of a
- * failed run (`error: …`, without a stack) and exits with 1. A run stopped by a signal
+ * failed run (`error: …`, without a stack; a write outside the allowed folders as the line of
+ * {@linkcode writePermissionHint}) and exits with 1. A run stopped by a signal
  * ({@link TrainingInterrupted}) prints what was saved and the command that resumes it
  * ({@link interruptedReport}) and exits with 130.
  *
@@ -348,7 +451,8 @@ export async function runMain(
       }
       Deno.exit(130);
     }
-    console.error(`error: ${messageOf(error)}`);
+    const hint = writePermissionHint(error, command ?? "this command");
+    console.error(`error: ${hint ?? messageOf(error)}`);
     Deno.exit(1);
   }
 }
@@ -360,7 +464,7 @@ export async function runMain(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { resumeArgs } from "./cli.ts";
+ * import { resumeArgs } from "@fasterode/fasterode/experiments";
  * assert.deepEqual(
  *   resumeArgs(["--epochs", "3", "--checkpoint", "old", "--resume=x"], "ck"),
  *   ["--epochs", "3", "--resume", "ck"],
@@ -389,8 +493,7 @@ function shellWord(word: string): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { TrainingInterrupted } from "./checkpoint.ts";
- * import { interruptedReport } from "./cli.ts";
+ * import { TrainingInterrupted, interruptedReport } from "@fasterode/fasterode/experiments";
  * const e = new TrainingInterrupted("SIGINT", "ck", "saved ck/seminorm/checkpoint.json (after epoch 2 of 5)");
  * e.finished = ["results/x/0.json"];
  * const lines = interruptedReport(e, "deno task cde", ["--epochs", "5"]);

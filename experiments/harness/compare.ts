@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { NORM_NAMES, type NormName } from "../../mod.ts";
+import { rootPath } from "../../models/data/mod.ts";
 import { hasCheckpoint } from "../../models/mod.ts";
 import { TrainingInterrupted } from "./checkpoint.ts";
 import type { ProgressEvent, ProgressMode } from "./progress.ts";
@@ -21,12 +22,20 @@ import type { TrainOptions } from "./train_options.ts";
 import type { Trainable } from "./trainable.ts";
 
 /** The options every comparison takes; {@link resolveComparison} gives their defaults. */
-export interface ComparisonOptions {
-  /** The norms to train with, in order, each from the same seed (default both). */
-  norms?: readonly NormName[];
+export interface ComparisonOptions<N extends string = NormName> {
+  /**
+   * The norms to train with, in order, each from the same seed (default both library norms,
+   * `"default"` and `"seminorm"`). An experiment may accept more names than the library's
+   * ({@link CompareSpec.normNames}: the acrobot's `"paper-code-seminorm"`).
+   */
+  norms?: readonly N[];
   /** Seed of the initial weights and of the batch order (default 0). */
   seed?: number;
-  /** Results directory (default `"results"`); `false` saves nothing. */
+  /**
+   * Results directory (default `<root>/results`, `rootPath("results")` of models/data/root.ts:
+   * root = `$FASTERODE_ROOT` or the project folder); a folder given is relative to the current
+   * directory; `false` saves nothing.
+   */
   out?: string | false;
   /**
    * The comparison's checkpoint folder (one sub-folder per norm), written after every epoch;
@@ -42,9 +51,9 @@ export interface ComparisonOptions {
 }
 
 /** {@link ComparisonOptions} checked, with their defaults. */
-export interface ComparisonSetup {
+export interface ComparisonSetup<N extends string = NormName> {
   /** The norms, in order. */
-  norms: NormName[];
+  norms: N[];
   /** Seed of the initial weights and of the batch order. */
   seed: number;
   /** Results directory, or `false`. */
@@ -57,18 +66,19 @@ export interface ComparisonSetup {
 
 /**
  * The norms, seed and results folder of a comparison, checked, with their defaults (both norms,
- * seed 0, `"results"`); messages start with `experiment`. Experiments call it before loading
+ * seed 0, `<root>/results`); messages start with `experiment`. Experiments call it before loading
  * any data, so that a bad option fails before any work.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { resolveComparison } from "./compare.ts";
+ * import { resolveComparison } from "@fasterode/fasterode/experiments";
+ * import { rootPath } from "@fasterode/fasterode/models/data";
  *
  * assert.deepEqual(resolveComparison("demo", {}), {
  *   norms: ["default", "seminorm"],
  *   seed: 0,
- *   out: "results",
+ *   out: rootPath("results"),
  *   checkpoint: null,
  *   resume: false,
  * });
@@ -89,19 +99,20 @@ export interface ComparisonSetup {
  * @throws {TypeError} On an empty norm list or a bad `out`.
  * @throws {RangeError} On an unknown norm or a bad seed.
  */
-export function resolveComparison(
+export function resolveComparison<N extends string = NormName>(
   experiment: string,
-  options: ComparisonOptions,
-): ComparisonSetup {
-  const norms = options.norms ?? NORM_NAMES;
-  const names = NORM_NAMES.map((n) => `"${n}"`).join(" / ");
+  options: ComparisonOptions<N>,
+  normNames: readonly N[] = NORM_NAMES as readonly string[] as readonly N[],
+): ComparisonSetup<N> {
+  const norms = options.norms ?? (NORM_NAMES as readonly string[] as readonly N[]);
+  const names = normNames.map((n) => `"${n}"`).join(" / ");
   if (!Array.isArray(norms) || norms.length === 0) {
     throw new TypeError(`${experiment}: norms must be a non-empty list of ${names}`);
   }
   for (const n of norms) {
-    if (!NORM_NAMES.includes(n)) {
+    if (!normNames.includes(n)) {
       throw new RangeError(
-        `${experiment}: unknown norm "${n}" (${NORM_NAMES.join(" or ")})`,
+        `${experiment}: unknown norm "${n}" (${normNames.join(" or ")})`,
       );
     }
   }
@@ -109,7 +120,7 @@ export function resolveComparison(
   if (!Number.isInteger(seed) || seed < 0) {
     throw new RangeError(`${experiment}: seed must be an integer >= 0, got ${seed}`);
   }
-  const out = options.out ?? "results";
+  const out = options.out ?? rootPath("results");
   if (out !== false && (typeof out !== "string" || out === "")) {
     throw new TypeError(`${experiment}: out must be a directory or false`);
   }
@@ -138,11 +149,11 @@ export interface ComparedModel {
 
 /**
  * One norm's run as {@link compareNorms} reports it: the harness's record, and the measures of
- * the metric passes on the training split (the seed's `parse_results.py` sums those).
+ * the metric passes on the training split (the paper's `parse_results.py` sums those).
  */
-export interface NormRun {
+export interface NormRun<N extends string = NormName> {
   /** The backward norm. */
-  norm: NormName;
+  norm: N;
   /** The result folder's name: the readable configuration name and the settings key. */
   name: string;
   /** The saved result file, or `null` when nothing is saved. */
@@ -150,7 +161,7 @@ export interface NormRun {
   /** The harness's record of the run (history, final metrics, settings). */
   result: TrainResult;
   /**
-   * Backward NFE summed over the metric passes on the training split (the seed's "BNFE"; its
+   * Backward NFE summed over the metric passes on the training split (the paper's "BNFE"; its
    * metric passes sample every `epochsPerMetric`-th epoch).
    */
   backwardNfe: number;
@@ -172,8 +183,14 @@ export interface NormRun {
  * An experiment's part of a comparison: its data, model and training settings. `X` is what
  * `finish` adds to each run.
  */
-export interface CompareSpec<M extends ComparedModel, B, X extends object>
-  extends ComparisonOptions {
+export interface CompareSpec<
+  M extends ComparedModel,
+  B,
+  X extends object,
+  N extends string = NormName,
+> extends ComparisonOptions<N> {
+  /** Every norm name `norms` may hold (default the library's, `NORM_NAMES`). */
+  normNames?: readonly N[];
   /** The experiment's name, which starts every message (`"cde"`, `"acrobot"`). */
   experiment: string;
   /** The results' experiment: `<out>/<results>/<name>/<n>.json` (`"speech_commands"`). */
@@ -185,9 +202,9 @@ export interface CompareSpec<M extends ComparedModel, B, X extends object>
   /** A fresh model from `seed`; the same for every norm. */
   model(seed: number): M;
   /** The model as the harness trains it, with `norm` for its backward solves. */
-  trainable(model: M, norm: NormName): Trainable<B>;
+  trainable(model: M, norm: N): Trainable<B>;
   /** The configuration name of a norm's result folder (`configName([...])`). */
-  name(norm: NormName): string;
+  name(norm: N): string;
   /**
    * The run's configuration besides `experiment`, `preset`, `norm` and `seed` (which come
    * first), saved in the result file.
@@ -199,9 +216,22 @@ export interface CompareSpec<M extends ComparedModel, B, X extends object>
    */
   training: Omit<TrainOptions, "seed" | "config" | "save" | "onProgress">;
   /** Called with every progress event of every run, and the run's norm. */
-  onProgress?: (event: ProgressEvent, norm: NormName) => void;
+  onProgress?: (event: ProgressEvent, norm: N) => void;
+  /**
+   * Called once before any training (the first model built): the model's size and the backend,
+   * so that a command line prints its configuration before the runs, not after them.
+   */
+  onStart?: (start: ComparisonStart) => void;
   /** What else to report of a trained model (it is disposed after); default nothing. */
-  finish?: (model: M, run: NormRun) => X | Promise<X>;
+  finish?: (model: M, run: NormRun<N>) => X | Promise<X>;
+}
+
+/** What {@link CompareSpec.onStart} is told before the first run. */
+export interface ComparisonStart {
+  /** Trainable scalars of the model. */
+  parameters: number;
+  /** The tfjs backend the runs use. */
+  backend: string;
 }
 
 /** The training settings every experiment's presets have, under the same names. */
@@ -224,7 +254,7 @@ export interface TrainingSettings {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { trainingOptions } from "./compare.ts";
+ * import { trainingOptions } from "@fasterode/fasterode/experiments";
  * const settings = { epochs: 3, batchSize: 128, learningRate: 1e-2, weightDecay: 0.01, epochsPerMetric: 1 };
  * assert.deepEqual(trainingOptions(settings, { progress: "none" }), {
  *   maxEpochs: 3, batchSize: 128, learningRate: 1e-2, weightDecay: 0.01, epochsPerMetric: 1,
@@ -252,9 +282,9 @@ export function trainingOptions(
 }
 
 /** What {@link compareNorms} returns. */
-export interface Comparison<X extends object> {
+export interface Comparison<X extends object, N extends string = NormName> {
   /** One run per norm, in the order asked for, with what `finish` added. */
-  runs: (NormRun & X)[];
+  runs: (NormRun<N> & X)[];
   /** Trainable scalars of the model. */
   parameters: number;
   /** The tfjs backend the runs used. */
@@ -276,14 +306,14 @@ function sum(xs: number[]): number {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { compareNorms } from "./compare.ts";
- * import { tensorSplit } from "./splits.ts";
+ * import { compareNorms, tensorSplit } from "@fasterode/fasterode/experiments";
  *
  * // Fit y = 2x with a one-weight "model"; its solve statistics are made up (the seminorm's
  * // backward solve takes 6 evaluations instead of 8).
  * const x = tf.linspace(-1, 1, 16);
  * const y = tf.mul(x, 2);
  * const split = tensorSplit({ x, y });
+ * const starts: { parameters: number; backend: string }[] = [];
  * const { runs, parameters } = await compareNorms({
  *   experiment: "line",
  *   results: "line",
@@ -313,7 +343,9 @@ function sum(xs: number[]): number {
  *   config: {},
  *   training: { maxEpochs: 2, batchSize: 8, learningRate: 0.1, progress: "none" },
  *   finish: (_model, run) => ({ finalLoss: run.result.train.loss }),
+ *   onStart: (start) => starts.push(start), // where a command line prints its configuration
  * });
+ * assert.deepEqual(starts, [{ parameters: 1, backend: tf.getBackend() }]); // once, before training
  * assert.equal(parameters, 1);
  * assert.deepEqual(runs.map((r) => r.norm), ["default", "seminorm"]);
  * // Two metric passes (epochs 0 and 1) of 2 batches each.
@@ -327,14 +359,23 @@ function sum(xs: number[]): number {
  * @returns the runs, the model's size and the backend
  * @throws {TypeError | RangeError} On bad norms, seed or `out` (see {@link resolveComparison}).
  */
-export async function compareNorms<M extends ComparedModel, B, X extends object = object>(
-  spec: CompareSpec<M, B, X>,
-): Promise<Comparison<X>> {
-  const { norms, seed, out, checkpoint, resume } = resolveComparison(spec.experiment, spec);
+export async function compareNorms<
+  M extends ComparedModel,
+  B,
+  X extends object = object,
+  N extends string = NormName,
+>(
+  spec: CompareSpec<M, B, X, N>,
+): Promise<Comparison<X, N>> {
+  const { norms, seed, out, checkpoint, resume } = resolveComparison(
+    spec.experiment,
+    spec,
+    spec.normNames,
+  );
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const root = checkpoint ??
     (out === false ? null : join(out, "checkpoints", spec.results, `${stamp}-${Deno.pid}`));
-  const saved = new Map<NormName, boolean>();
+  const saved = new Map<N, boolean>();
   if (root !== null) {
     for (const norm of norms) saved.set(norm, await hasCheckpoint(join(root, norm)));
     if (resume && ![...saved.values()].some((x) => x)) {
@@ -350,13 +391,16 @@ export async function compareNorms<M extends ComparedModel, B, X extends object 
       );
     }
   }
-  const runs: (NormRun & X)[] = [];
+  const runs: (NormRun<N> & X)[] = [];
   let parameters = 0;
   for (const norm of norms) {
     const name = spec.name(norm);
     const model = spec.model(seed);
     const dir = root === null ? undefined : join(root, norm);
     try {
+      if (runs.length === 0) {
+        spec.onStart?.({ parameters: model.parameterCount, backend: tf.getBackend() });
+      }
       parameters = model.parameterCount;
       const start = performance.now();
       const result = await train(spec.trainable(model, norm), spec.data, {
@@ -378,7 +422,7 @@ export async function compareNorms<M extends ComparedModel, B, X extends object 
       const passes = result.history.map((h) => h.train);
       const backwardNfe = sum(passes.map((m) => m.backwardNfe));
       const batches = sum(passes.map((m) => m.batches));
-      const run: NormRun = {
+      const run: NormRun<N> = {
         norm,
         name: result.name ?? name,
         path: result.path,

@@ -122,9 +122,8 @@ async function evaluatePass<B>(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { tensorSplit } from "./splits.ts";
- * import type { Trainable } from "./trainable.ts";
- * import { evaluate } from "./evaluate.ts";
+ * import { tensorSplit, evaluate } from "@fasterode/fasterode/experiments";
+ * import type { Trainable } from "@fasterode/fasterode/experiments";
  *
  * // A stand-in model: loss = mean(x), with made-up solve statistics.
  * const w = tf.variable(tf.scalar(0), true, "evaluate_doc_w");

@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { reduction, textTable } from "./mod.ts";
+ * import { reduction, textTable } from "@fasterode/fasterode/experiments";
  * const rows = [{ norm: "default", nfe: 100 }, { norm: "seminorm", nfe: 60 }];
  * assert.match(textTable(rows), /^norm +nfe\n/);
  * assert.equal(reduction(100, 60), "40.0%");
@@ -19,7 +19,7 @@
 export { train, type TrainResult } from "./train.ts";
 export type { TrainOptions } from "./train_options.ts";
 export { type BatchInfo, evaluate, type EvaluateOptions } from "./evaluate.ts";
-export type { StepOptions, StepResult, Trainable } from "./trainable.ts";
+export type { StepOptions, StepResult, Trainable, TrainStepResult } from "./trainable.ts";
 export { AdamW, type AdamWOptions, type AdamWState } from "./adamw.ts";
 export { type PlateauOptions, type PlateauSchedule, plateauSchedule } from "./plateau.ts";
 export { batchIndices, type Split, tensorSplit, type TrainData } from "./splits.ts";
@@ -70,6 +70,7 @@ export {
   type Comparison,
   type ComparisonOptions,
   type ComparisonSetup,
+  type ComparisonStart,
   type NormRun,
   resolveComparison,
   trainingOptions,
@@ -88,7 +89,10 @@ export {
   parseFlags,
   pathFlag,
   resumeArgs,
+  ROOT_USAGE,
   runMain,
+  withRoot,
+  writePermissionHint,
 } from "./cli.ts";
 export {
   type CheckpointOptions,

@@ -36,12 +36,12 @@ const OPTION_KEYS = ["factor", "patience", "threshold", "minLr", "eps"];
 
 /**
  * A ReduceLROnPlateau schedule. The training harness steps it with the training loss at every
- * metric epoch, as the seed does, so `patience` counts metric evaluations, not epochs.
+ * metric epoch, as the paper's code does, so `patience` counts metric evaluations, not epochs.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { plateauSchedule } from "./plateau.ts";
+ * import { plateauSchedule } from "@fasterode/fasterode/experiments";
  *
  * const schedule = plateauSchedule({ patience: 2, factor: 0.1 });
  * let lr = 1;

@@ -24,7 +24,7 @@ export interface PresetRules {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { resolvePreset } from "./presets.ts";
+ * import { resolvePreset } from "@fasterode/fasterode/experiments";
  *
  * const presets = { small: { width: 16, lr: 1e-2 }, paper: { width: 400, lr: 1e-3 } };
  * const rules = { experiment: "demo", options: ["seed"], integers: new Set(["width"]) };

@@ -10,8 +10,7 @@
  *
  * @example A live line for a job of your own, on the terminal
  * ```ts
- * import { progressDisplay } from "./progress.ts";
- * import { terminalSink } from "./progress_sinks.ts";
+ * import { progressDisplay, terminalSink } from "@fasterode/fasterode/experiments";
  *
  * const progress = progressDisplay(terminalSink("lines"), { interval: 1 });
  * for (let i = 1; i <= 3; i++) progress.update(`round ${i}/3`, i / 3);
@@ -118,7 +117,7 @@ function duration(seconds: number): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { formatMetrics } from "./progress.ts";
+ * import { formatMetrics } from "@fasterode/fasterode/experiments";
  *
  * const m = {
  *   loss: 0.034567, accuracy: 0.9, datasetSize: 10, batches: 1, forwardNfe: 1200,
@@ -140,7 +139,7 @@ export function formatMetrics(m: Metrics): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { formatProgress } from "./progress.ts";
+ * import { formatProgress } from "@fasterode/fasterode/experiments";
  *
  * const line = formatProgress({
  *   kind: "batch", phase: "train", epoch: 2, maxEpochs: 50, batch: 12, batches: 79,
@@ -235,7 +234,7 @@ export interface ProgressDisplayOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { progressDisplay, type ProgressSink } from "./progress.ts";
+ * import { progressDisplay, type ProgressSink } from "@fasterode/fasterode/experiments";
  *
  * const shown: string[] = [];
  * const sink: ProgressSink = {
@@ -340,7 +339,7 @@ export interface ReporterOptions extends TerminalSinkOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { progressReporter } from "./progress.ts";
+ * import { progressReporter } from "@fasterode/fasterode/experiments";
  *
  * const lines: string[] = [];
  * const reporter = progressReporter("lines", { write: (l) => lines.push(l), interval: 3600 });

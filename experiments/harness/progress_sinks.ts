@@ -30,7 +30,7 @@ function percent(fraction: number): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { withBar } from "./progress_sinks.ts";
+ * import { withBar } from "@fasterode/fasterode/experiments";
  *
  * assert.equal(withBar("half", 0.5), "[############............]  50% half");
  * assert.equal(withBar("no bar"), "no bar");
@@ -66,7 +66,7 @@ function writeStderr(line: string): void {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { terminalMode } from "./progress_sinks.ts";
+ * import { terminalMode } from "@fasterode/fasterode/experiments";
  *
  * assert.equal(terminalMode("lines"), "lines");
  * assert.ok(["bar", "lines"].includes(terminalMode("auto")));
@@ -99,7 +99,7 @@ export function terminalMode(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { terminalSink } from "./progress_sinks.ts";
+ * import { terminalSink } from "@fasterode/fasterode/experiments";
  *
  * const lines: string[] = [];
  * const sink = terminalSink("lines", { write: (line) => lines.push(line) });
@@ -222,7 +222,7 @@ export interface NotebookSinkOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { notebookSink } from "./progress_sinks.ts";
+ * import { notebookSink } from "@fasterode/fasterode/experiments";
  *
  * const sent: unknown[] = [];
  * const jupyter = {

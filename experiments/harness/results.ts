@@ -13,12 +13,12 @@ import { sha256Hex, sweepStaleCacheWrites } from "../../models/data/mod.ts";
 
 /**
  * Metrics of one pass over a split without an optimiser step (forward and adjoint backward
- * solve of every batch), as the seed's `_evaluate_metrics` records them.
+ * solve of every batch), as the paper's `_evaluate_metrics` records them.
  */
 export interface Metrics {
   /** Mean loss over examples: Σ batch loss · batch size / N. */
   loss: number;
-  /** Correct / N for classifiers; `null` for regression (the seed's NaN). */
+  /** Correct / N for classifiers; `null` for regression (the paper's NaN). */
   accuracy: number | null;
   /** Number of examples N. */
   datasetSize: number;
@@ -96,7 +96,7 @@ export interface TrainSettings {
   plateauTerminate: number;
   /** Whether evaluation and step times were recorded. */
   recordTimes: boolean;
-  /** Whether evaluation passes use shuffled batches (as the seed's loaders). */
+  /** Whether evaluation passes use shuffled batches (as the paper's loaders). */
   shuffleEval: boolean;
 }
 
@@ -182,13 +182,13 @@ function checkSegment(what: string, value: string): void {
 }
 
 /**
- * A configuration name from its parts, joined by `-` with every `.` replaced by `-` (the seed's
+ * A configuration name from its parts, joined by `-` with every `.` replaced by `-` (the paper's
  * folder names, e.g. `seminorm-0-001-1e-6`).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { configName } from "./results.ts";
+ * import { configName } from "@fasterode/fasterode/experiments";
  *
  * assert.equal(configName(["seminorm", 1e-3, 1e-6]), "seminorm-0-001-0-000001");
  * assert.equal(configName([true, 90, 40, 4]), "true-90-40-4");
@@ -221,7 +221,7 @@ function canonicalJson(value: unknown): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { settingsKey } from "./results.ts";
+ * import { settingsKey } from "@fasterode/fasterode/experiments";
  * const a = await settingsKey({ lr: 0.1, hidden: 16 });
  * assert.match(a, /^[0-9a-f]{10}$/);
  * assert.equal(await settingsKey({ hidden: 16, lr: 0.1 }), a);
@@ -240,7 +240,7 @@ export async function settingsKey(settings: unknown): Promise<string> {
  * @example Runs that differ in one setting land in different folders
  * ```ts
  * import assert from "node:assert/strict";
- * import { keyedName } from "./results.ts";
+ * import { keyedName } from "@fasterode/fasterode/experiments";
  * const training = { maxEpochs: 4, learningRate: 0.01 };
  * const a = await keyedName("small-default", { config: { norm: "default", hidden: 16 }, training });
  * const b = await keyedName("small-default", { config: { norm: "default", hidden: 8 }, training });
@@ -354,7 +354,7 @@ async function sweepStaleSaves(folder: string): Promise<void> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { saveResult } from "./results.ts";
+ * import { saveResult } from "@fasterode/fasterode/experiments";
  *
  * const dir = await Deno.makeTempDir();
  * const first = await saveResult({ note: "any JSON value" }, { dir, experiment: "demo", name: "a" });
@@ -421,7 +421,7 @@ export async function saveResult(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { readResults, saveResult } from "./results.ts";
+ * import { readResults, saveResult } from "@fasterode/fasterode/experiments";
  *
  * const dir = await Deno.makeTempDir();
  * await saveResult({ loss: 1 }, { dir, experiment: "demo", name: "seminorm" });

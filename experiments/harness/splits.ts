@@ -39,7 +39,7 @@ export interface TrainData<B> {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { tensorSplit } from "./splits.ts";
+ * import { tensorSplit } from "@fasterode/fasterode/experiments";
  *
  * const x = tf.tensor2d([[0, 0], [1, 1], [2, 2]]);
  * const y = tf.tensor1d([0, 10, 20]);
@@ -88,8 +88,8 @@ export function tensorSplit<T extends Record<string, tf.Tensor>>(tensors: T): Sp
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { batchIndices } from "./splits.ts";
- * import { seededRandom } from "../../models/data/mod.ts";
+ * import { batchIndices } from "@fasterode/fasterode/experiments";
+ * import { seededRandom } from "@fasterode/fasterode/models/data";
  *
  * assert.deepEqual(batchIndices(5, 2), [[0, 1], [2, 3], [4]]);
  * const shuffled = batchIndices(5, 2, seededRandom(0));

@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { markdownTable, reduction, textTable } from "./table.ts";
+ * import { markdownTable, reduction, textTable } from "@fasterode/fasterode/experiments";
  *
  * const rows = [
  *   { norm: "default", "backward NFE": 19784 },
@@ -45,7 +45,7 @@ function columnsOf(rows: readonly TableRow[]): string[] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { textTable } from "./table.ts";
+ * import { textTable } from "@fasterode/fasterode/experiments";
  * assert.equal(textTable([{ a: 1, bb: null }, { a: 333, bb: "x" }]), "a    bb\n---  --\n1\n333  x");
  * assert.equal(textTable([]), "");
  * ```
@@ -72,7 +72,7 @@ export function textTable(rows: readonly TableRow[]): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { markdownTable } from "./table.ts";
+ * import { markdownTable } from "@fasterode/fasterode/experiments";
  *
  * const rows = [{ norm: "Default norm", nfe: 19784 }, { norm: "a | b", nfe: undefined }];
  * assert.equal(
@@ -102,7 +102,7 @@ export function markdownTable(rows: readonly TableRow[]): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { reduction } from "./table.ts";
+ * import { reduction } from "@fasterode/fasterode/experiments";
  * assert.equal(reduction(1000, 580), "42.0%");
  * assert.equal(reduction(100, 125), "-25.0%");
  * ```

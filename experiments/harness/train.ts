@@ -1,5 +1,5 @@
 /**
- * The training harness shared by the experiments, measuring what the seed's `train/train.py`
+ * The training harness shared by the experiments, measuring what the paper's `train/train.py`
  * measures:
  *
  * - every epoch, one AdamW step per (shuffled) training batch;
@@ -59,11 +59,11 @@ export interface TrainResult extends RunResult {
   path: string | null;
 }
 
-/** Relative improvement of the training loss that makes a new best model (the seed's 1.0001). */
+/** Relative improvement of the training loss that makes a new best model (the paper's 1.0001). */
 const BEST_FACTOR = 1.0001;
 
 /**
- * Trains `model` on `data` with AdamW and records the seed's metrics (see the module docs):
+ * Trains `model` on `data` with AdamW and records the paper's metrics (see the module docs):
  * training epochs, metric passes at every `epochsPerMetric`-th epoch and the last, best-model
  * restore, plateau learning-rate cuts, early stop, final train/val/test metrics on the best
  * model, and the result (saved as `<dir>/<experiment>/<name>-<settings key>/<n>.json` with
@@ -86,9 +86,8 @@ const BEST_FACTOR = 1.0001;
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { tensorSplit } from "./splits.ts";
- * import type { Trainable } from "./trainable.ts";
- * import { train } from "./train.ts";
+ * import { tensorSplit, train } from "@fasterode/fasterode/experiments";
+ * import type { Trainable } from "@fasterode/fasterode/experiments";
  *
  * // Fit y = 2x with a one-weight model; the "solve" statistics are made up.
  * const w = tf.variable(tf.scalar(0), true, "train_doc_w");
@@ -357,7 +356,7 @@ export async function train<B>(
         const entry: HistoryEntry = { epoch, lr, train, val };
         history.push(entry);
         emit({ kind: "metrics", entry, maxEpochs, improved, nextLr, elapsed: elapsed() });
-        // As the seed: checked at metric epochs only, so a run always ends with metrics.
+        // As the paper's code: checked at metric epochs only, so a run always ends with metrics.
         if (epoch > (bestEpoch ?? 0) + settings.plateauTerminate) {
           stoppedEarly = true;
           emit({

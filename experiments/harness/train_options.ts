@@ -10,7 +10,7 @@ import type { ResultLocation, TrainSettings } from "./results.ts";
 
 /** Options of `train`. */
 export interface TrainOptions {
-  /** Most epochs (0 only evaluates the initial model, as the seed's HEAD does). */
+  /** Most epochs (0 only evaluates the initial model, as the paper's HEAD does). */
   maxEpochs: number;
   /** Examples per batch (the last batch of a split may be smaller). */
   batchSize: number;
@@ -33,7 +33,7 @@ export interface TrainOptions {
   plateauTerminate?: number;
   /** Record evaluation and step times in the metric passes, for histograms (default false). */
   recordTimes?: boolean;
-  /** Shuffle the batches of metric passes too, as the seed's loaders do (default true). */
+  /** Shuffle the batches of metric passes too, as the paper's loaders do (default true). */
   shuffleEval?: boolean;
   /** The experiment's configuration, stored in the result (must be JSON-serialisable). */
   config?: Record<string, unknown>;

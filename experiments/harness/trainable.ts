@@ -1,8 +1,8 @@
 /**
  * What the training harness trains: a {@link Trainable} (its variables and a step computing
  * one batch's loss and gradients), what the harness tells the step ({@link StepOptions}) and
- * what the step returns ({@link StepResult}, the models' step result as it is), with the checks
- * the harness applies to both.
+ * what the step returns ({@link TrainStepResult}: a model's `StepResult` as it is, or the same
+ * with gradients from `tf.variableGrads`), with the checks the harness applies to both.
  *
  * @module
  */
@@ -11,6 +11,13 @@ import type { StepResult } from "../../models/mod.ts";
 import type { Split } from "./splits.ts";
 
 export type { StepResult };
+
+/**
+ * What {@link Trainable.step} returns: a model's {@link StepResult}, whose `grads` may be any
+ * `tf.NamedTensorMap` (a model's `Gradients`, or `tf.variableGrads`'s `grads`: the harness's
+ * optimizer takes both).
+ */
+export type TrainStepResult = Omit<StepResult, "grads"> & { grads: tf.NamedTensorMap };
 
 /** What the harness tells {@link Trainable.step}. */
 export interface StepOptions {
@@ -33,8 +40,8 @@ export interface Trainable<B> {
   /** The trained variables (distinct names; every one needs a gradient in every step). */
   variables: tf.Variable[];
   /** Loss and gradients of one batch. Must not dispose `batch` (the harness does). */
-  step(batch: B, options: StepOptions): Promise<StepResult>;
-  /** A description for the result file (the seed stored `str(model)`). */
+  step(batch: B, options: StepOptions): Promise<TrainStepResult>;
+  /** A description for the result file (the paper's code stored `str(model)`). */
   description?: string;
 }
 
@@ -74,8 +81,8 @@ export function checkModel<B>(model: Trainable<B>): void {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { tensorSplit } from "./splits.ts";
- * import { runStep, type Trainable } from "./trainable.ts";
+ * import { tensorSplit, type Trainable } from "@fasterode/fasterode/experiments";
+ * import { runStep } from "./trainable.ts";
  * const w = tf.variable(tf.scalar(1), true, "run_step_doc_w");
  * const stats = { nfe: 8, nAccepted: 1, nRejected: 0 };
  * const model: Trainable<{ x: tf.Tensor }> = {
@@ -96,9 +103,9 @@ export async function runStep<B>(
   split: Split<B>,
   indices: number[],
   options: StepOptions,
-): Promise<StepResult> {
+): Promise<TrainStepResult> {
   const batch = split.batch(indices);
-  let out: StepResult;
+  let out: TrainStepResult;
   try {
     out = await model.step(batch, options);
   } finally {

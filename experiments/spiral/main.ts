@@ -12,7 +12,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseDemoArgs } from "./main.ts";
+ * import { parseDemoArgs } from "@fasterode/fasterode/experiments";
  * assert.deepEqual(parseDemoArgs(["--iters", "50"]), { iters: 50 });
  * ```
  *
@@ -38,7 +38,7 @@ import { DEMO_SETTINGS, type DemoOptions, resolveDemoSettings } from "./settings
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { DEMO_USAGE } from "./main.ts";
+ * import { DEMO_USAGE } from "@fasterode/fasterode/experiments";
  * assert.match(DEMO_USAGE, /--iters N +Adam iterations per norm \(default 200\)/);
  * ```
  */
@@ -84,7 +84,7 @@ const FLAGS = {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseDemoArgs } from "./main.ts";
+ * import { parseDemoArgs } from "@fasterode/fasterode/experiments";
  * assert.deepEqual(parseDemoArgs(["--width", "16", "--backend", "wasm"]), {
  *   width: 16,
  *   backend: "wasm",
@@ -125,7 +125,7 @@ export function parseDemoArgs(args: string[]): DemoCliOptions | "help" {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { demoMain } from "./main.ts";
+ * import { demoMain } from "@fasterode/fasterode/experiments";
  * const error = console.error;
  * console.error = () => {}; // the usage error's message
  * try {

@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { DEMO_SETTINGS, parseDemoArgs } from "./mod.ts";
+ * import { DEMO_SETTINGS, parseDemoArgs } from "@fasterode/fasterode/experiments";
  * assert.deepEqual(parseDemoArgs([]), {});
  * assert.equal(DEMO_SETTINGS.width, 128);
  * ```

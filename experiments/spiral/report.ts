@@ -13,7 +13,7 @@ import type { DemoRun } from "./run.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { formatDemoTable } from "./report.ts";
+ * import { formatDemoTable } from "@fasterode/fasterode/experiments";
  * const table = formatDemoTable([
  *   { norm: "default", forwardNfe: 8344, backwardNfe: 19784, finalLoss: 0.3146, seconds: 20 },
  *   { norm: "seminorm", forwardNfe: 8296, backwardNfe: 11618, finalLoss: 0.2054, seconds: 12 },

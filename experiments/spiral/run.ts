@@ -49,7 +49,7 @@ export interface DemoRun {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { runDemo } from "./run.ts";
+ * import { runDemo } from "@fasterode/fasterode/experiments";
  * const [full, semi] = await runDemo({ iters: 2, batch: 4, width: 16 });
  * assert.ok(semi.backwardNfe <= full.backwardNfe);
  * ```

@@ -11,7 +11,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { DEMO_SETTINGS, resolveDemoSettings } from "./settings.ts";
+ * import { DEMO_SETTINGS, resolveDemoSettings } from "@fasterode/fasterode/experiments";
  * assert.deepEqual(resolveDemoSettings({ iters: 5 }), { ...DEMO_SETTINGS, iters: 5 });
  * ```
  *
@@ -43,7 +43,7 @@ export interface DemoSettings {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { DEMO_SETTINGS } from "./settings.ts";
+ * import { DEMO_SETTINGS } from "@fasterode/fasterode/experiments";
  * assert.deepEqual([DEMO_SETTINGS.iters, DEMO_SETTINGS.rtol, DEMO_SETTINGS.atol], [200, 1e-3, 1e-8]);
  * ```
  */
@@ -81,7 +81,7 @@ export interface DemoOptions extends Partial<DemoSettings> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { resolveDemoSettings } from "./settings.ts";
+ * import { resolveDemoSettings } from "@fasterode/fasterode/experiments";
  * assert.equal(resolveDemoSettings({ width: 16 }).width, 16);
  * assert.throws(() => resolveDemoSettings({ iters: 0 }), /demo: iters must be an integer >= 1/);
  * ```

@@ -50,7 +50,7 @@ export interface EnergyShapingModel {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { trueAcrobotModel } from "./control.ts";
+ * import { trueAcrobotModel } from "@fasterode/fasterode/models/acrobot";
  * const q = [0.3, -0.4];
  * const cosSin = tf.tensor2d([[Math.cos(q[0]), Math.cos(q[1]), Math.sin(q[0]), Math.sin(q[1])]]);
  * const [dc1, dc2, ds1, ds2] = await trueAcrobotModel().potentialGradient(cosSin).data();
@@ -98,7 +98,7 @@ export function trueAcrobotModel(): EnergyShapingModel {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { uprightVerdict } from "./control.ts";
+ * import { uprightVerdict } from "@fasterode/fasterode/models/acrobot";
  * const traj = {
  *   times: [0, 1, 2], angles: [[0, 0], [3.1, 0.05], [3 * Math.PI, -0.02]] as [number, number][],
  *   velocities: [[0, 0], [0, 0], [0, 0]] as [number, number][], controls: [], energy: [],
@@ -229,7 +229,7 @@ function controlAndDet(model: EnergyShapingModel, states: tf.Tensor): [tf.Tensor
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import assert from "node:assert/strict";
- * import { energyShapingControl, Symoden } from "./mod.ts";
+ * import { energyShapingControl, Symoden } from "@fasterode/fasterode/models/acrobot";
  * const model = new Symoden({ massHidden: 4, potentialHidden: 4, inputHidden: 4 });
  * const u = energyShapingControl(model, tf.zeros([3, 4]));
  * assert.deepEqual(u.shape, [3, 2]);
@@ -252,7 +252,7 @@ export function energyShapingControl(model: EnergyShapingModel, states: tf.Tenso
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { runEnergyShaping, Symoden } from "./mod.ts";
+ * import { runEnergyShaping, Symoden } from "@fasterode/fasterode/models/acrobot";
  * const model = new Symoden({ massHidden: 4, potentialHidden: 4, inputHidden: 4, seed: 3 });
  * const traj = await runEnergyShaping(model, { duration: 0.2 });
  * assert.equal(traj.times.length, 5);
@@ -349,7 +349,7 @@ export async function runEnergyShaping(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { type ControlTrajectory, saveTrajectory } from "./control.ts";
+ * import { type ControlTrajectory, saveTrajectory } from "@fasterode/fasterode/models/acrobot";
  * const path = await Deno.makeTempFile({ suffix: ".json" });
  * const traj: ControlTrajectory = {
  *   times: [0],

@@ -26,13 +26,21 @@
  * cos and sin in [−1, 1], speeds under the limits, the controls); an entry that fails (a
  * truncated, empty or `null` manifest, flipped bits, an interrupted write) is reported in one
  * line naming its path and simulated again. The cache folder is `cacheDir`, by default
- * `.cache/acrobot` relative to the current directory; pass it explicitly (or `false`) to choose.
+ * `<root>/.cache/acrobot` (the root of `models/data/root.ts`: `$FASTERODE_ROOT`, else the project
+ * folder); a `cacheDir` given is relative to the current directory, and `false` caches nothing.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { ACROBOT, simulateAcrobot } from "./physics.ts";
-import { cacheKey, readCacheEntry, seededRandom, uniform, writeCacheEntry } from "../data/mod.ts";
+import {
+  cacheKey,
+  readCacheEntry,
+  rootPath,
+  seededRandom,
+  uniform,
+  writeCacheEntry,
+} from "../data/mod.ts";
 
 /** The 9 constant controls `(a0, a1)` of the experiment, in its order. */
 export const ACROBOT_CONTROLS: readonly (readonly [number, number])[] = Object.freeze(
@@ -78,8 +86,8 @@ export interface AcrobotDataOptions {
   atol?: number;
   /**
    * Cache folder: the trajectories are read from (or written to) `<cacheDir>/acrobot-<key>`.
-   * Default `".cache/acrobot"`, relative to the current directory; `false` neither reads nor
-   * writes a cache.
+   * Default `<root>/.cache/acrobot` (`rootPath(".cache", "acrobot")`, models/data/root.ts); a
+   * folder given is relative to the current directory; `false` neither reads nor writes a cache.
    */
   cacheDir?: string | false;
   /** Receives the progress of a generation, at every vector-field evaluation of the physics
@@ -396,7 +404,7 @@ async function writeCache(path: string, traj: AcrobotTrajectories): Promise<void
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { acrobotTrajectories } from "./dataset.ts";
+ * import { acrobotTrajectories } from "@fasterode/fasterode/models/acrobot";
  * const traj = await acrobotTrajectories({ trials: 2, steps: 4, controls: [[0, 1]], cacheDir: false });
  * assert.deepEqual(traj.shape, [1, 2, 4, 8]);
  * assert.equal(traj.data[7], 1); // u1 channel
@@ -407,7 +415,7 @@ export async function acrobotTrajectories(
 ): Promise<AcrobotTrajectories> {
   const settings = resolveSettings(options);
   const key = await settingsKey(settings);
-  const { cacheDir = ".cache/acrobot" } = options;
+  const { cacheDir = rootPath(".cache", "acrobot") } = options;
   const path = cacheDir === false ? undefined : `${cacheDir}/acrobot-${key}`;
   if (path !== undefined) {
     const hit = await readCacheEntry(path, key, {
@@ -427,7 +435,7 @@ export async function acrobotTrajectories(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { splitSizes } from "./dataset.ts";
+ * import { splitSizes } from "@fasterode/fasterode/models/acrobot";
  * assert.deepEqual(splitSizes(128), [89, 19, 20]);
  * ```
  */
@@ -444,7 +452,7 @@ export function splitSizes(n: number): [number, number, number] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { acrobotTrajectories, windowsOf } from "./dataset.ts";
+ * import { acrobotTrajectories, windowsOf } from "@fasterode/fasterode/models/acrobot";
  * const traj = await acrobotTrajectories({ trials: 3, steps: 5, controls: [[0, 0]], cacheDir: false });
  * const w = windowsOf(traj, 0, 2, 4);          // 2 trials × (5 − 4 + 1) windows
  * assert.deepEqual(w.shape, [4, 4, 8]);
@@ -498,13 +506,13 @@ export interface AcrobotDataset {
 
 /**
  * The acrobot data set, windowed and split (see the module documentation). Cached on disk under
- * `cacheDir` (default `.cache/acrobot` in the current directory); pass `onProgress` to watch a
+ * `cacheDir` (default `<root>/.cache/acrobot`, models/data/root.ts); pass `onProgress` to watch a
  * first generation (about a minute on a CPU).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { loadAcrobotDataset } from "./dataset.ts";
+ * import { loadAcrobotDataset } from "@fasterode/fasterode/models/acrobot";
  * const ds = await loadAcrobotDataset({ trials: 10, steps: 9, controls: [[0, 0]], cacheDir: false });
  * // 10 trials → 7 / 1 / 2; 9 − 8 + 1 = 2 windows per trial.
  * assert.deepEqual([ds.train.shape[0], ds.val.shape[0], ds.test.shape[0]], [14, 2, 4]);

@@ -8,7 +8,11 @@
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import assert from "node:assert/strict";
- * import { loadAcrobotDataset, runEnergyShaping, Symoden } from "./mod.ts";
+ * import {
+ *   loadAcrobotDataset,
+ *   runEnergyShaping,
+ *   Symoden,
+ * } from "@fasterode/fasterode/models/acrobot";
  *
  * // A tiny data set and model (the experiment: defaults, i.e. 128 trials and widths 400/300).
  * const data = await loadAcrobotDataset({ trials: 10, steps: 9, cacheDir: false });
@@ -70,6 +74,12 @@ export {
   trueAcrobotModel,
   uprightVerdict,
 } from "./control.ts";
+export {
+  paperCodeSeminorm,
+  paperCodeSeminormChannels,
+  type PaperCodeSeminormOptions,
+  torchOrderPrefix,
+} from "./paper_code_norm.ts";
 // Types of the library and of models/ that appear in this module's signatures.
 export type {
   AdjointNorm,

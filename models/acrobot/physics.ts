@@ -67,7 +67,7 @@ export interface AcrobotConstants {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ACROBOT } from "./physics.ts";
+ * import { ACROBOT } from "@fasterode/fasterode/models/acrobot";
  * assert.equal(ACROBOT.dt, 0.05);
  * ```
  */
@@ -104,7 +104,7 @@ function checkBatch(x: tf.Tensor, width: number, what: string): void {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import assert from "node:assert/strict";
- * import { acrobotDynamics } from "./physics.ts";
+ * import { acrobotDynamics } from "@fasterode/fasterode/models/acrobot";
  * // Hanging straight down at rest with no torque: an equilibrium.
  * const d = acrobotDynamics(tf.zeros([1, 4]), tf.zeros([1, 2]));
  * assert.ok(Array.from(await d.data()).every((v) => v === 0));
@@ -158,7 +158,7 @@ export function acrobotDynamics(state: tf.Tensor, control: tf.Tensor): tf.Tensor
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import assert from "node:assert/strict";
- * import { acrobotEnergy } from "./physics.ts";
+ * import { acrobotEnergy } from "@fasterode/fasterode/models/acrobot";
  * const e = await acrobotEnergy(tf.tensor2d([[0, 0, 0, 0], [Math.PI, 0, 0, 0]])).data();
  * assert.ok(Math.abs(e[0] + 2 * 9.8) < 1e-5);   // hanging down: −(0.5 + 1 + 0.5)·g
  * assert.ok(Math.abs(e[1] - 2 * 9.8) < 1e-4);   // balanced upright
@@ -224,7 +224,7 @@ export interface AcrobotSimulation {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import assert from "node:assert/strict";
- * import { acrobotEnergy, simulateAcrobot } from "./physics.ts";
+ * import { acrobotEnergy, simulateAcrobot } from "@fasterode/fasterode/models/acrobot";
  * const s0 = tf.tensor2d([[1, -0.5, 0.3, 0], [0.2, 0.1, 0, 0]]);
  * const sim = await simulateAcrobot(s0, tf.zeros([2, 2]), 10);
  * assert.deepEqual(sim.states.shape, [11, 2, 4]);

@@ -39,7 +39,7 @@
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { inputGradient, mlpForward, softplusMlp } from "./softplus_mlp.ts";
- * import { seededRandom } from "../data/mod.ts";
+ * import { seededRandom } from "@fasterode/fasterode/models/data";
  * const net = softplusMlp(seededRandom(1), [4, 6, 6, 1], "softplus_mlp_doc");
  * const x = tf.tensor2d([[0.1, -0.4, 0.7, 0.2]]);
  * const pass = mlpForward(net, x);
@@ -283,7 +283,7 @@ function accumulate(acc: tf.Tensor2D | undefined, x: tf.Tensor2D): tf.Tensor2D {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { derivativeVjp, gradientPass, mlpForward, mlpVjp, softplusMlp } from "./softplus_mlp.ts";
- * import { seededRandom } from "../data/mod.ts";
+ * import { seededRandom } from "@fasterode/fasterode/models/data";
  * const net = softplusMlp(seededRandom(3), [2, 5, 1], "softplus_mlp_dvjp_doc");
  * const x = tf.tensor2d([[0.3, -0.2], [1, 0.4]]);
  * const gBar = tf.tensor2d([[1, -2], [0.5, 0.25]]);
@@ -364,7 +364,7 @@ export interface MlpGradients {
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { mlpForward, mlpVjp, softplusMlp } from "./softplus_mlp.ts";
- * import { seededRandom } from "../data/mod.ts";
+ * import { seededRandom } from "@fasterode/fasterode/models/data";
  * const net = softplusMlp(seededRandom(4), [3, 6, 2], "softplus_mlp_vjp_doc");
  * const x = tf.tensor2d([[0.3, -0.2, 0.1]]);
  * const outBar = tf.tensor2d([[1, -0.5]]);

@@ -201,7 +201,7 @@ function solveSettings(windows: tf.Tensor, options: SymodenSolveOptions): {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import assert from "node:assert/strict";
- * import { Symoden } from "./symoden.ts";
+ * import { Symoden } from "@fasterode/fasterode/models/acrobot";
  * const model = new Symoden({ massHidden: 8, potentialHidden: 8, inputHidden: 8, seed: 1 });
  * const q = [0.3, -1.2];
  * const x = tf.tensor2d([[Math.cos(q[0]), Math.cos(q[1]), Math.sin(q[0]), Math.sin(q[1]),

@@ -267,7 +267,7 @@ function forward(nets: SymodenNets, x: tf.Tensor): Forward {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { Symoden } from "./symoden.ts";
+ * import { Symoden } from "@fasterode/fasterode/models/acrobot";
  * import { symodenTerms } from "./symoden_field.ts";
  * const m = new Symoden({ massHidden: 4, potentialHidden: 4, inputHidden: 4, name: "terms_doc" });
  * const t = symodenTerms(m.nets, tf.tensor2d([[1, 1, 0, 0, 0.5, 0, 0, 0]]));
@@ -424,8 +424,8 @@ function fieldVjp(nets: SymodenNets, x: tf.Tensor, cot: tf.Tensor): FieldVjp<tf.
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { vjp } from "../../mod.ts";
- * import { Symoden } from "./symoden.ts";
+ * import { vjp } from "@fasterode/fasterode";
+ * import { Symoden } from "@fasterode/fasterode/models/acrobot";
  * import { symodenField } from "./symoden_field.ts";
  * const m = new Symoden({ massHidden: 5, potentialHidden: 4, inputHidden: 3, name: "field_doc" });
  * const f = symodenField(m.nets);

@@ -31,10 +31,12 @@ import type { Interpolation } from "./control_path.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { mlpField, vjp } from "../../mod.ts";
- * import { cdeVectorField } from "./cdeint.ts";
- * import { withCdeVjp } from "./cde_field.ts";
- * import { linearInterpolation } from "./linear.ts";
+ * import { mlpField, vjp } from "@fasterode/fasterode";
+ * import {
+ *   cdeVectorField,
+ *   withCdeVjp,
+ *   linearInterpolation,
+ * } from "@fasterode/fasterode/models/cde";
  * const x = tf.tensor3d([[[0, 1], [2, -1]], [[1, 0], [0, 3]]]); // 2 paths, 2 channels
  * const X = await linearInterpolation(x);
  * const W = tf.variable(tf.tensor2d([[0.3, -0.2, 0.5, 0.1], [0.4, 0.2, -0.6, 0.7]]));

@@ -46,8 +46,7 @@ export interface CdeintOptions extends OdeintOptions {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { cdeVectorField } from "./cdeint.ts";
- * import { linearInterpolation } from "./linear.ts";
+ * import { cdeVectorField, linearInterpolation } from "@fasterode/fasterode/models/cde";
  * const x = tf.tensor3d([[[0, 0], [1, 2]]]);         // dX/dt = (1, 2)
  * const X = await linearInterpolation(x);
  * const A = tf.tensor3d([[[1, 0], [0, 1], [1, 1]]]); // f(z) = A: [1, 3, 2]
@@ -135,7 +134,7 @@ function checkInputs(X: Interpolation, z0: tf.Tensor, options: CdeintOptions): v
  * and rectilinear interpolation: every knot) and neither `jumpT` is given, the jumps inside
  * `ts`'s range are passed as `jumpT` to both the forward and backward solves, so the solver
  * steps exactly onto each kink instead of rejecting steps across it (torchdiffeq's `jump_t`,
- * the seed's `grid_points`); both ends of the range are included (torchcde's
+ * the paper's `grid_points`); both ends of the range are included (torchcde's
  * `jump_t = X.grid_points`), so neither solve steps past `ts`'s ends and evaluates `X` outside its
  * domain. Pass `jumpT: []` to opt out. Times of `ts` outside `[X.t0, X.t1]` are an error (a
  * `RangeError` naming them and the domain): the path is not defined there.
@@ -144,8 +143,7 @@ function checkInputs(X: Interpolation, z0: tf.Tensor, options: CdeintOptions): v
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { cdeint } from "./cdeint.ts";
- * import { linearInterpolation } from "./linear.ts";
+ * import { cdeint, linearInterpolation } from "@fasterode/fasterode/models/cde";
  * const x = tf.tensor3d([[[0, 0], [1, -1], [3, 2], [2, 2]]]);   // 1 path, 2 channels
  * const X = await linearInterpolation(x);
  * const A = tf.tensor3d([[[1, 2]]]);                             // hidden 1: z' = x1' + 2 x2'

@@ -54,7 +54,7 @@ export interface Interpolation {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { checkPath } from "./control_path.ts";
+ * import { checkPath } from "@fasterode/fasterode/models/cde";
  * const x = tf.zeros([2, 5, 3]);
  * assert.deepEqual(checkPath(x), [2, 5, 3]);
  * assert.throws(() => checkPath(tf.zeros([5, 3])), /\[batch, length, channels\]/);
@@ -87,7 +87,7 @@ export function checkPath(x: tf.Tensor, what = "x"): [number, number, number] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { checkKnots } from "./control_path.ts";
+ * import { checkKnots } from "@fasterode/fasterode/models/cde";
  * assert.deepEqual(checkKnots(undefined, 3), [0, 1, 2]);
  * assert.deepEqual(checkKnots([0, 0.5, 2], 3), [0, 0.5, 2]);
  * assert.throws(() => checkKnots([0, 2, 1], 3), /strictly increasing/);
@@ -121,7 +121,7 @@ export function checkKnots(t: ArrayLike<number> | undefined, length: number, wha
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { pieceOf } from "./control_path.ts";
+ * import { pieceOf } from "@fasterode/fasterode/models/cde";
  * const knots = [0, 1, 2, 3];
  * assert.equal(pieceOf(knots, 0.5), 0);
  * assert.equal(pieceOf(knots, 1), 0);          // a knot belongs to the piece on its left
@@ -156,7 +156,7 @@ export interface PiecewiseOptions {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { PiecewisePolynomial } from "./control_path.ts";
+ * import { PiecewisePolynomial } from "@fasterode/fasterode/models/cde";
  * // coefficients [batch, pieces, degree + 1, channels]
  * const c = tf.tensor4d([[[[1], [2]], [[3], [2]]]]);
  * const X = PiecewisePolynomial.fromMonomial(c, [0, 1, 2], { jumps: true });
@@ -358,7 +358,7 @@ function checkFinite(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { CubicSpline } from "./control_path.ts";
+ * import { CubicSpline } from "@fasterode/fasterode/models/cde";
  * const coeffs = tf.tensor3d([[[0, 0, 0, 3]]]);
  * const X = new CubicSpline(coeffs, [0, 2]);
  * const [x, dx] = [X.evaluate(1.5), X.derivative(1.5)];

@@ -49,7 +49,7 @@ const LIBRARY_REMEDIES: SpeechDataRemedies = {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { SpeechDataUnavailableError } from "./download.ts";
+ * import { SpeechDataUnavailableError } from "@fasterode/fasterode/models/cde";
  *
  * const e = new SpeechDataUnavailableError("data/sc", "data/sc/yes not found", "folders");
  * assert.match(e.message, /data\/sc\/yes not found\. Pass `download: true`/);
@@ -118,7 +118,7 @@ export class SpeechDataUnavailableError extends Error {
  * @example Offline (a host that cannot resolve) fails fast with a clear message
  * ```ts
  * import assert from "node:assert/strict";
- * import { downloadSpeechCommands } from "./download.ts";
+ * import { downloadSpeechCommands } from "@fasterode/fasterode/models/cde";
  *
  * await assert.rejects(
  *   downloadSpeechCommands({

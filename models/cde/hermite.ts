@@ -32,8 +32,7 @@ import { readFilledPath } from "./missing.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { hermiteCubicCoeffs } from "./hermite.ts";
- * import { CubicSpline } from "./control_path.ts";
+ * import { hermiteCubicCoeffs, CubicSpline } from "@fasterode/fasterode/models/cde";
  * const t = [0, 1, 3];
  * const x = tf.tensor3d([[[1], [3], [7]]]);          // x = 1 + 2t
  * const coeffs = await hermiteCubicCoeffs(x, t);
@@ -83,7 +82,7 @@ export async function hermiteCubicCoeffs(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { hermiteCubicInterpolation } from "./hermite.ts";
+ * import { hermiteCubicInterpolation } from "@fasterode/fasterode/models/cde";
  * const x = tf.tensor3d([[[0], [1], [1]]]);
  * const X = await hermiteCubicInterpolation(x);      // t = 0, 1, 2
  * const [left, right] = [X.derivative(1 - 1e-7), X.derivative(1 + 1e-7)];

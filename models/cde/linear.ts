@@ -1,6 +1,6 @@
 /**
  * Linear interpolation of batched, irregular, partly missing time series (torchcde's
- * `linear_interpolation_coeffs` and `LinearInterpolation`): the control path of the seed's
+ * `linear_interpolation_coeffs` and `LinearInterpolation`): the control path of the paper's
  * Speech Commands Neural CDE.
  *
  * `X(t) = x_k + (t − t_k)·(x_{k+1} − x_k)/(t_{k+1} − t_k)` on `[t_k, t_{k+1}]`. The path is
@@ -24,7 +24,7 @@ import { fillMissing } from "./missing.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { linearInterpolationCoeffs } from "./linear.ts";
+ * import { linearInterpolationCoeffs } from "@fasterode/fasterode/models/cde";
  * const x = tf.tensor3d([[[1], [NaN], [4]]]);
  * const coeffs = await linearInterpolationCoeffs(x, [0, 2, 3]);  // filled at t = 2 of [0, 3]
  * assert.deepEqual(Array.from(await coeffs.data()), [1, 3, 4]);
@@ -47,7 +47,7 @@ export async function linearInterpolationCoeffs(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { LinearInterpolation } from "./linear.ts";
+ * import { LinearInterpolation } from "@fasterode/fasterode/models/cde";
  * const coeffs = tf.tensor3d([[[0, 1], [2, 1], [2, 5]]]);   // 1 path, 2 channels, 3 knots
  * const X = new LinearInterpolation(coeffs, [0, 1, 3]);
  * const x = X.evaluate(2);
@@ -107,7 +107,7 @@ function reciprocalSteps(times: number[], n: number): tf.Tensor {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { linearInterpolation } from "./linear.ts";
+ * import { linearInterpolation } from "@fasterode/fasterode/models/cde";
  * const x = tf.tensor3d([[[0], [NaN], [6]]]);
  * const X = await linearInterpolation(x);            // t = 0, 1, 2
  * const mid = X.evaluate(0.5);

@@ -26,7 +26,7 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { mfcc } from "./mfcc.ts";
+ * import { mfcc } from "@fasterode/fasterode/models/cde";
  *
  * const t = tf.range(0, 16000).div(16000);
  * const x = tf.sin(t.mul(2 * Math.PI * 1000)).expandDims(0) as tf.Tensor2D;
@@ -38,6 +38,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { rejectUnknownKeys } from "../../mod.ts";
 
 /** Settings of the MFCC transform; every field is optional and defaults to the experiment's. */
 export interface MfccOptions {
@@ -61,6 +62,19 @@ export interface MfccOptions {
   chunkSize?: number;
 }
 
+/** The keys of {@linkcode MfccOptions}. */
+const MFCC_KEYS: readonly (keyof MfccOptions)[] = [
+  "sampleRate",
+  "nFft",
+  "hopLength",
+  "nMels",
+  "nMfcc",
+  "fMin",
+  "fMax",
+  "logOffset",
+  "chunkSize",
+];
+
 /** {@linkcode MfccOptions} with every default filled in and validated. */
 export type MfccConfig = Required<MfccOptions>;
 
@@ -70,35 +84,21 @@ export type MfccConfig = Required<MfccOptions>;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { mfccConfig } from "./mfcc.ts";
+ * import { mfccConfig } from "@fasterode/fasterode/models/cde";
  *
  * const cfg = mfccConfig();
  * assert.equal(cfg.hopLength, 100);
  * assert.equal(cfg.fMax, 8000);
  * assert.throws(() => mfccConfig({ nMfcc: 100 }), /nMfcc/);
+ * assert.throws(() => mfccConfig({ nfft: 256 } as never), /^TypeError: Unknown mfcc option "nfft"/);
  * ```
  *
  * @param options Settings to override.
  * @returns All settings.
- * @throws {RangeError} On an unknown option or a value out of range.
+ * @throws {TypeError} On an unknown option. {RangeError} On a value out of range.
  */
 export function mfccConfig(options: MfccOptions = {}): MfccConfig {
-  const known = [
-    "sampleRate",
-    "nFft",
-    "hopLength",
-    "nMels",
-    "nMfcc",
-    "fMin",
-    "fMax",
-    "logOffset",
-    "chunkSize",
-  ];
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new RangeError(`mfcc: unknown option "${key}" (known: ${known.join(", ")})`);
-    }
-  }
+  rejectUnknownKeys("mfcc", options, MFCC_KEYS);
   const sampleRate = options.sampleRate ?? 16000;
   const nFft = options.nFft ?? 200;
   const cfg: MfccConfig = {
@@ -141,7 +141,7 @@ export function mfccConfig(options: MfccOptions = {}): MfccConfig {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { frameCount } from "./mfcc.ts";
+ * import { frameCount } from "@fasterode/fasterode/models/cde";
  *
  * assert.equal(frameCount(16000), 161);
  * ```
@@ -161,7 +161,7 @@ export function frameCount(length: number, options: MfccOptions = {}): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { hannWindow } from "./mfcc.ts";
+ * import { hannWindow } from "@fasterode/fasterode/models/cde";
  *
  * const w = hannWindow(4);
  * assert.deepEqual(Array.from(w, (v) => Math.round(v * 1e12) / 1e12), [0, 0.5, 1, 0.5]);
@@ -198,7 +198,7 @@ function melToHz(m: number): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { melFilterbank } from "./mfcc.ts";
+ * import { melFilterbank } from "@fasterode/fasterode/models/cde";
  *
  * const fb = melFilterbank();
  * assert.equal(fb.length, 101);
@@ -237,7 +237,7 @@ export function melFilterbank(options: MfccOptions = {}): number[][] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { dctMatrix } from "./mfcc.ts";
+ * import { dctMatrix } from "@fasterode/fasterode/models/cde";
  *
  * const d = dctMatrix(20, 64);
  * assert.equal(d.length, 64);
@@ -340,7 +340,7 @@ function framesOf(signals: tf.Tensor2D, cfg: MfccConfig): tf.Tensor3D {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { frameSignals } from "./mfcc.ts";
+ * import { frameSignals } from "@fasterode/fasterode/models/cde";
  *
  * const x = tf.range(0, 10).expandDims(0) as tf.Tensor2D;
  * const frames = frameSignals(x, { nFft: 4, hopLength: 2 });
@@ -423,7 +423,7 @@ async function runStage(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { powerSpectrogram } from "./mfcc.ts";
+ * import { powerSpectrogram } from "@fasterode/fasterode/models/cde";
  *
  * const x = tf.cos(tf.range(0, 16000).mul(2 * Math.PI * 2000 / 16000)).expandDims(0);
  * const p = await powerSpectrogram(x as tf.Tensor2D);
@@ -450,7 +450,7 @@ export function powerSpectrogram(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { logMelSpectrogram } from "./mfcc.ts";
+ * import { logMelSpectrogram } from "@fasterode/fasterode/models/cde";
  *
  * const x = tf.zeros([1, 1000]) as tf.Tensor2D;
  * const m = await logMelSpectrogram(x);
@@ -481,7 +481,7 @@ export function logMelSpectrogram(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { mfcc } from "./mfcc.ts";
+ * import { mfcc } from "@fasterode/fasterode/models/cde";
  *
  * const x = tf.randomUniform([3, 16000], -1, 1, "float32", 0) as tf.Tensor2D;
  * const before = tf.memory().numTensors;

@@ -92,7 +92,7 @@ function fillLinear(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { fillMissing } from "./missing.ts";
+ * import { fillMissing } from "@fasterode/fasterode/models/cde";
  * const x = tf.tensor3d([[[NaN], [1], [NaN], [NaN], [7], [NaN]]]);
  * const filled = await fillMissing(x, [0, 1, 2, 3, 4, 5]);
  * assert.deepEqual(Array.from(await filled.data()), [1, 1, 3, 5, 7, 7]);
@@ -119,7 +119,7 @@ export async function fillMissing(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { readPath } from "./missing.ts";
+ * import { readPath } from "@fasterode/fasterode/models/cde";
  * const x = tf.tensor3d([[[NaN], [NaN]], [[1], [2]]]);
  * await assert.rejects(readPath(x), /sample 0, channel 0/);
  * x.dispose();
@@ -137,7 +137,7 @@ export async function readPath(x: tf.Tensor, what = "x"): Promise<Float32Array> 
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { readFilledPath } from "./missing.ts";
+ * import { readFilledPath } from "@fasterode/fasterode/models/cde";
  * const x = tf.tensor3d([[[0], [NaN], [4]]]);
  * assert.deepEqual(Array.from(await readFilledPath(x, [0, 3, 4])), [0, 3, 4]);
  * x.dispose();

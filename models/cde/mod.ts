@@ -1,7 +1,7 @@
 /**
  * Neural controlled differential equations: interpolation of irregular, partly missing time
  * series into control paths (linear, rectilinear, Hermite cubic with backward differences,
- * natural cubic), `cdeint`, the seed's `NeuralCDE` classifier, and its data: MFCC features,
+ * natural cubic), `cdeint`, the paper's `NeuralCDE` classifier, and its data: MFCC features,
  * Speech Commands (WAV codec, download, stratified split, cached loader) and a synthetic
  * stand-in spoken by espeak-ng.
  *
@@ -9,7 +9,7 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { cdeint, linearInterpolation } from "./mod.ts";
+ * import { cdeint, linearInterpolation } from "@fasterode/fasterode/models/cde";
  * // z' = z · dX/dt with a scalar path: z(T) = z0 · exp(X(T) − X(t0)).
  * const x = tf.tensor3d([[[0], [0.5], [0.2], [1]]]);
  * const X = await linearInterpolation(x, [0, 1, 1.5, 3]);

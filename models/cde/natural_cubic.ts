@@ -62,8 +62,7 @@ function naturalSpline(tau: Float64Array, y: Float64Array, n: number, coef: Floa
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { naturalCubicCoeffs } from "./natural_cubic.ts";
- * import { CubicSpline } from "./control_path.ts";
+ * import { naturalCubicCoeffs, CubicSpline } from "@fasterode/fasterode/models/cde";
  * const x = tf.tensor3d([[[0], [1], [0]]]);
  * const coeffs = await naturalCubicCoeffs(x);
  * const X = new CubicSpline(coeffs);
@@ -130,7 +129,7 @@ export async function naturalCubicCoeffs(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { naturalCubicSpline } from "./natural_cubic.ts";
+ * import { naturalCubicSpline } from "@fasterode/fasterode/models/cde";
  * const x = tf.tensor3d([[[0], [2], [1], [3]]]);
  * const X = await naturalCubicSpline(x, [0, 1, 2.5, 3]);
  * const h = 1e-3;

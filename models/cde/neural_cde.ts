@@ -1,5 +1,5 @@
 /**
- * The Neural CDE classifier of the seed's Speech Commands experiment (`models/cde.py`):
+ * The Neural CDE classifier of the paper's Speech Commands experiment (`models/cde.py`):
  *
  * ```
  * z0   = Linear(input → hidden)(X(t0))
@@ -34,7 +34,7 @@ import type { StepResult } from "../step.ts";
 import { cdeint } from "./cdeint.ts";
 import type { Interpolation } from "./control_path.ts";
 
-/** Sizes, seed and name of a {@link NeuralCDE}; every field is optional (the seed's values). */
+/** Sizes, seed and name of a {@link NeuralCDE}; every field is optional (the paper's values). */
 export interface NeuralCDEOptions {
   /** Channels of the control path, time included (default 21: time + 20 MFCCs). */
   inputChannels?: number;
@@ -70,7 +70,7 @@ export interface NeuralCDESolveOptions {
   record?: boolean;
   /**
    * Times to step exactly onto; default `X.jumpTimes` (every knot for linear interpolation),
-   * as the seed's `grid_points`.
+   * as the paper's `grid_points`.
    */
   jumpT?: number[];
 }
@@ -192,7 +192,7 @@ function correctCount(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
 }
 
 /**
- * The seed's Neural CDE classifier (see the module documentation). `lossAndGrads` computes a
+ * The paper's Neural CDE classifier (see the module documentation). `lossAndGrads` computes a
  * training step's loss, #correct and gradients with the adjoint method; `predict` and
  * `evaluate` solve forward only.
  *
@@ -200,8 +200,7 @@ function correctCount(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { NeuralCDE } from "./neural_cde.ts";
- * import { linearInterpolation } from "./linear.ts";
+ * import { NeuralCDE, linearInterpolation } from "@fasterode/fasterode/models/cde";
  * const model = new NeuralCDE({
  *   inputChannels: 2, hiddenChannels: 4, hiddenHiddenChannels: 8, numHiddenLayers: 2, classes: 3,
  * });
@@ -289,7 +288,7 @@ export class NeuralCDE {
     ];
   }
 
-  /** Number of scalar weights (88,940 at the seed's sizes). */
+  /** Number of scalar weights (88,940 at the paper's sizes). */
   get parameterCount(): number {
     return this.variables.reduce((n, v) => n + v.size, 0);
   }

@@ -39,7 +39,7 @@ import { LinearInterpolation } from "./linear.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { rectilinearInterpolationCoeffs } from "./rectilinear.ts";
+ * import { rectilinearInterpolationCoeffs } from "@fasterode/fasterode/models/cde";
  * // channel 0 = time, channel 1 = a feature with a missing value
  * const x = tf.tensor3d([[[0, 5], [2, NaN], [3, 7]]]);
  * const coeffs = await rectilinearInterpolationCoeffs(x, 0);
@@ -102,7 +102,7 @@ export async function rectilinearInterpolationCoeffs(
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { rectilinearInterpolation } from "./rectilinear.ts";
+ * import { rectilinearInterpolation } from "@fasterode/fasterode/models/cde";
  * const x = tf.tensor3d([[[0, 1], [0.5, 3]]]);       // time channel 0
  * const X = await rectilinearInterpolation(x, 0);
  * assert.deepEqual([X.t0, X.t1], [0, 2]);

@@ -30,7 +30,7 @@ function gcd(a: number, b: number): number {
  * @example A 1 kHz tone from 22050 Hz to 16 kHz
  * ```ts
  * import assert from "node:assert/strict";
- * import { resample } from "./resample.ts";
+ * import { resample } from "@fasterode/fasterode/models/cde";
  *
  * const x = Float32Array.from({ length: 22050 }, (_, i) => Math.sin(2 * Math.PI * 1000 * i / 22050));
  * const y = resample(x, 22050, 16000);

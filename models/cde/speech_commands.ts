@@ -16,7 +16,7 @@
  * ```ts ignore
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { loadSpeechCommands } from "./speech_commands.ts";
+ * import { loadSpeechCommands } from "@fasterode/fasterode/models/cde";
  *
  * const data = await loadSpeechCommands({ dir: "data/speech_commands", seed: 0 });
  * assert.deepEqual(data.train.X.shape, [24482, 161, 21]); // the real data set
@@ -359,7 +359,7 @@ function channelStats(
  * @example
  * ```ts ignore
  * import assert from "node:assert/strict";
- * import { loadSpeechCommands } from "./speech_commands.ts";
+ * import { loadSpeechCommands } from "@fasterode/fasterode/models/cde";
  *
  * const data = await loadSpeechCommands({ dir: "data/speech_commands", download: true });
  * assert.equal(data.dropped, data.droppedFiles.length); // clips not 16000 samples long

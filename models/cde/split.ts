@@ -57,7 +57,7 @@ function apportion(weights: number[], total: number): number[] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { stratifiedSplit } from "./split.ts";
+ * import { stratifiedSplit } from "@fasterode/fasterode/models/cde";
  *
  * const labels = Array.from({ length: 200 }, (_, i) => i % 2);
  * const { train, val, test } = stratifiedSplit(labels, { seed: 1 });

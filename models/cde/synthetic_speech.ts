@@ -21,8 +21,11 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { join } from "node:path";
- * import { decodeWav } from "./wav.ts";
- * import { espeakAvailable, generateSyntheticSpeech } from "./synthetic_speech.ts";
+ * import {
+ *   decodeWav,
+ *   espeakAvailable,
+ *   generateSyntheticSpeech,
+ * } from "@fasterode/fasterode/models/cde";
  *
  * if (await espeakAvailable()) {
  *   const out = await Deno.makeTempDir();
@@ -41,7 +44,7 @@ import { join } from "node:path";
 import { CLIP_SAMPLES, SAMPLE_RATE, SPEECH_COMMANDS_CLASSES } from "./speech_commands.ts";
 import { decodeWav, encodeWav } from "./wav.ts";
 import { resample } from "./resample.ts";
-import { cacheKey, readCacheEntry, seededRandom, writeCacheEntry } from "../data/mod.ts";
+import { cacheKey, readCacheEntry, rootPath, seededRandom, writeCacheEntry } from "../data/mod.ts";
 
 /** espeak-ng voices (English accents) the generator draws from. ("en-gb" is left out: in
  * espeak-ng 1.51 it ignores the `+variant` suffix; "en" is the same British voice.) */
@@ -116,7 +119,7 @@ function mix(seed: number, index: number): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { clipRecipe } from "./synthetic_speech.ts";
+ * import { clipRecipe } from "@fasterode/fasterode/models/cde";
  *
  * const r = clipRecipe(0, 13);
  * assert.equal(r.word, "down"); // label 13 mod 10 = 3
@@ -235,7 +238,7 @@ function gaussian(rand: () => number): () => number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { clipRecipe, composeClip } from "./synthetic_speech.ts";
+ * import { clipRecipe, composeClip } from "@fasterode/fasterode/models/cde";
  *
  * const speech = Float32Array.from({ length: 8000 }, (_, i) => Math.sin(i / 5));
  * const clip = composeClip(speech, clipRecipe(0, 0));
@@ -287,7 +290,7 @@ export function composeClip(speech: Float32Array, recipe: ClipRecipe): Int16Arra
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { espeakAvailable } from "./synthetic_speech.ts";
+ * import { espeakAvailable } from "@fasterode/fasterode/models/cde";
  *
  * assert.equal(await espeakAvailable("no-such-espeak-ng-program"), false);
  * assert.equal(typeof (await espeakAvailable()), "boolean"); // true where espeak-ng is installed
@@ -337,7 +340,7 @@ export interface SyntheticSpeechResult {
  * @example
  * ```ts ignore
  * import assert from "node:assert/strict";
- * import { generateSyntheticSpeech } from "./synthetic_speech.ts";
+ * import { generateSyntheticSpeech } from "@fasterode/fasterode/models/cde";
  *
  * const seen: number[] = [];
  * const result = await generateSyntheticSpeech({
@@ -417,7 +420,8 @@ export interface EnsureSyntheticOptions {
   /** Seed of the clips (default 0). */
   seed?: number;
   /**
-   * Parent folder of the set (default `"data"`, relative to the current directory): the set is
+   * Parent folder of the set (default `<root>/data`, `rootPath("data")` of models/data/root.ts;
+   * a folder given is relative to the current directory): the set is
    * `<dataDir>/synthetic-<count>-<seed>`.
    */
   dataDir?: string;
@@ -461,7 +465,7 @@ interface SyntheticMeta {
  * @example
  * ```ts ignore
  * import assert from "node:assert/strict";
- * import { ensureSyntheticSpeech } from "./synthetic_speech.ts";
+ * import { ensureSyntheticSpeech } from "@fasterode/fasterode/models/cde";
  *
  * const first = await ensureSyntheticSpeech({ count: 2000 }); // about 2–3 minutes, once
  * assert.equal(first.dir, "data/synthetic-2000-0");
@@ -477,7 +481,8 @@ interface SyntheticMeta {
 export async function ensureSyntheticSpeech(
   options: EnsureSyntheticOptions,
 ): Promise<SyntheticSpeechSet> {
-  const { count, seed = 0, dataDir = "data", concurrency, espeak, log = () => {} } = options;
+  const { count, seed = 0, dataDir = rootPath("data"), concurrency, espeak, log = () => {} } =
+    options;
   const classes = SPEECH_COMMANDS_CLASSES.length;
   if (!Number.isInteger(count) || count < classes) {
     throw new RangeError(

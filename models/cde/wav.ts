@@ -24,7 +24,7 @@ export interface WavClip {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { decodeWav, encodeWav } from "./wav.ts";
+ * import { decodeWav, encodeWav } from "@fasterode/fasterode/models/cde";
  *
  * const clip = decodeWav(encodeWav(Int16Array.from([0, 1, -32768, 32767]), 16000));
  * assert.equal(clip.sampleRate, 16000);
@@ -80,7 +80,7 @@ export function decodeWav(bytes: Uint8Array, name = "WAV data"): WavClip {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { encodeWav } from "./wav.ts";
+ * import { encodeWav } from "@fasterode/fasterode/models/cde";
  *
  * const bytes = encodeWav(new Int16Array(16000), 16000);
  * assert.equal(bytes.length, 44 + 32000);

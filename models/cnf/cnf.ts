@@ -124,7 +124,7 @@ function standardNormalLogDensity(z: tf.Tensor2D): tf.Tensor1D {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { Cnf, TimeMlp } from "./mod.ts";
+ * import { Cnf, TimeMlp } from "@fasterode/fasterode/models/cnf";
  * const cnf = new Cnf(new TimeMlp({ dim: 2, hidden: [8] }));
  * const x = tf.tensor2d([[0.1, 0.2], [-1, 0.5]]);
  * const step = await cnf.step(x, { rtol: 1e-3, atol: 1e-5, adjoint: { norm: "seminorm" } });
@@ -254,7 +254,7 @@ export class Cnf {
    * ```ts
    * import assert from "node:assert/strict";
    * import * as tf from "@tensorflow/tfjs";
-   * import { Cnf, TimeMlp } from "./mod.ts";
+   * import { Cnf, TimeMlp } from "@fasterode/fasterode/models/cnf";
    * const cnf = new Cnf(new TimeMlp({ dim: 2, hidden: [8] }));
    * const x = tf.tensor2d([[0, 0], [1, 1]]);
    * const { logp } = await cnf.logDensity(x);
@@ -367,7 +367,7 @@ export class Cnf {
    * ```ts
    * import assert from "node:assert/strict";
    * import * as tf from "@tensorflow/tfjs";
-   * import { Cnf, TimeMlp } from "./mod.ts";
+   * import { Cnf, TimeMlp } from "@fasterode/fasterode/models/cnf";
    * const cnf = new Cnf(new TimeMlp({ dim: 2, hidden: [8] }));
    * const x = await cnf.sample(5);
    * assert.deepEqual(x.shape, [5, 2]);
@@ -424,7 +424,7 @@ function solverOptions(options: CnfSolveOptions): CnfSolveOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { bitsPerDim } from "./cnf.ts";
+ * import { bitsPerDim } from "@fasterode/fasterode/models/cnf";
  * // A uniform density on [0, 1]^D (nll 0) costs the full 8 bits per pixel.
  * assert.equal(bitsPerDim(0, 784), 8);
  * ```

@@ -25,7 +25,7 @@ export interface IdxArray {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseIdx } from "./mnist.ts";
+ * import { parseIdx } from "@fasterode/fasterode/models/cnf";
  * const bytes = new Uint8Array([0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9]); // a rank-1 array of 3
  * assert.deepEqual(parseIdx(bytes), { shape: [3], data: new Uint8Array([7, 8, 9]) });
  * ```
@@ -109,7 +109,7 @@ async function readIdxFile(dir: string, stem: string): Promise<IdxArray> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { loadMnist } from "./mnist.ts";
+ * import { loadMnist } from "@fasterode/fasterode/models/cnf";
  * const dir = await Deno.makeTempDir();
  * const header = (magic: number, dims: number[]) => {
  *   const b = new DataView(new ArrayBuffer(4 + 4 * dims.length));
@@ -150,8 +150,8 @@ export async function loadMnist(dir: string, split: "train" | "test"): Promise<M
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { seededRandom } from "../data/mod.ts";
- * import { dequantize } from "./mnist.ts";
+ * import { seededRandom } from "@fasterode/fasterode/models/data";
+ * import { dequantize } from "@fasterode/fasterode/models/cnf";
  * const x = dequantize(tf.tensor2d([[0, 255]]), seededRandom(0)).dataSync();
  * assert.ok(x[0] >= 0 && x[0] < 1 / 256 && x[1] >= 255 / 256 && x[1] < 1);
  * ```
@@ -172,7 +172,7 @@ export function dequantize(pixels: tf.Tensor, random: () => number): tf.Tensor {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { logitTransform } from "./mnist.ts";
+ * import { logitTransform } from "@fasterode/fasterode/models/cnf";
  * const { y, logDet } = logitTransform(tf.tensor2d([[0.5, 0.5]]));
  * assert.ok(Math.abs(y.dataSync()[0]) < 1e-6);
  * // dy/dx = (1 − 2α)/(s(1 − s)) = 4 at x = ½ (α ≈ 0), for each of the two coordinates.

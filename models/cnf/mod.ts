@@ -9,8 +9,8 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { seededRandom } from "../data/mod.ts";
- * import { Cnf, TimeMlp, toyData } from "./mod.ts";
+ * import { seededRandom } from "@fasterode/fasterode/models/data";
+ * import { Cnf, TimeMlp, toyData } from "@fasterode/fasterode/models/cnf";
  * const cnf = new Cnf(new TimeMlp({ dim: 2, hidden: [16, 16] }));
  * const x = toyData("moons", 8, seededRandom(0));
  * const { logp } = await cnf.logDensity(x, { rtol: 1e-4, atol: 1e-6 });

@@ -12,8 +12,8 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { seededRandom } from "../data/mod.ts";
- * import { normalSamples } from "./normal.ts";
+ * import { seededRandom } from "@fasterode/fasterode/models/data";
+ * import { normalSamples } from "@fasterode/fasterode/models/cnf";
  * const x = normalSamples(20000, seededRandom(3));
  * const mean = x.reduce((a, b) => a + b, 0) / x.length;
  * const variance = x.reduce((a, b) => a + b * b, 0) / x.length - mean * mean;

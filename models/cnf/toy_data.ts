@@ -17,7 +17,7 @@ export type ToyDensity = "8gaussians" | "moons" | "pinwheel" | "checkerboard" | 
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { TOY_DENSITIES } from "./toy_data.ts";
+ * import { TOY_DENSITIES } from "@fasterode/fasterode/models/cnf";
  * assert.equal(TOY_DENSITIES[0], "8gaussians");
  * ```
  */
@@ -101,8 +101,8 @@ function points(name: ToyDensity, n: number, random: () => number): [number, num
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { seededRandom } from "../data/mod.ts";
- * import { toyData } from "./toy_data.ts";
+ * import { seededRandom } from "@fasterode/fasterode/models/data";
+ * import { toyData } from "@fasterode/fasterode/models/cnf";
  * const x = toyData("8gaussians", 1000, seededRandom(0));
  * assert.deepEqual(x.shape, [1000, 2]);
  * // Every point lies near the circle of radius 4/1.414 ≈ 2.83 (std 0.35 about it).

@@ -27,7 +27,7 @@ export type ProbeNoise = "rademacher" | "gaussian";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { exactProbes } from "./trace.ts";
+ * import { exactProbes } from "@fasterode/fasterode/models/cnf";
  * const v = exactProbes(2, 3);
  * assert.deepEqual(v.shape, [2, 3, 3]);
  * assert.equal(v.sum().dataSync()[0], 6);
@@ -45,8 +45,8 @@ export function exactProbes(batch: number, dim: number): tf.Tensor3D {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { seededRandom } from "../data/mod.ts";
- * import { hutchinsonProbes } from "./trace.ts";
+ * import { seededRandom } from "@fasterode/fasterode/models/data";
+ * import { hutchinsonProbes } from "@fasterode/fasterode/models/cnf";
  * const v = hutchinsonProbes(4, 1, 2, "rademacher", seededRandom(1));
  * assert.deepEqual(v.shape, [4, 1, 2]);
  * assert.ok(Array.from(v.dataSync()).every((x) => x === 1 || x === -1));
@@ -92,7 +92,7 @@ export interface Divergence {
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { divergence, exactProbes } from "./trace.ts";
+ * import { divergence, exactProbes } from "@fasterode/fasterode/models/cnf";
  * const A = tf.tensor2d([[1, 2], [3, -4]]);
  * const linear = {
  *   dim: 2, variables: [],

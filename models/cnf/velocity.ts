@@ -76,7 +76,7 @@ let instances = 0;
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { TimeMlp } from "./velocity.ts";
+ * import { TimeMlp } from "@fasterode/fasterode/models/cnf";
  * const f = new TimeMlp({ dim: 2, hidden: [8] });
  * const z = tf.tensor2d([[0.5, -1]]);
  * const { value, jv } = f.jvp(0.3, z, tf.tensor3d([[[1, 0], [0, 1]]]));

@@ -18,7 +18,7 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { join } from "node:path";
- * import { cacheKey, readCacheEntry, writeCacheEntry } from "./cache.ts";
+ * import { cacheKey, readCacheEntry, writeCacheEntry } from "@fasterode/fasterode/models/data";
  *
  * const root = await Deno.makeTempDir();
  * const key = await cacheKey({ n: 3 });
@@ -76,7 +76,7 @@ export interface CacheManifest<M> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { sha256Hex } from "./cache.ts";
+ * import { sha256Hex } from "@fasterode/fasterode/models/data";
  * assert.equal(
  *   await sha256Hex("abc"),
  *   "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
@@ -102,7 +102,7 @@ const WHOLE_READ_BYTES = 8 << 20;
  * ```ts
  * import assert from "node:assert/strict";
  * import { join } from "node:path";
- * import { sha256File, sha256Hex } from "./cache.ts";
+ * import { sha256File, sha256Hex } from "@fasterode/fasterode/models/data";
  *
  * const path = join(await Deno.makeTempDir(), "a.txt");
  * await Deno.writeTextFile(path, "abc");
@@ -144,7 +144,7 @@ export async function sha256File(path: string): Promise<CacheFileDigest> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { cacheKey } from "./cache.ts";
+ * import { cacheKey } from "@fasterode/fasterode/models/data";
  * assert.equal(await cacheKey({ seed: 1 }), await cacheKey({ seed: 1 }));
  * assert.notEqual(await cacheKey({ seed: 1 }), await cacheKey({ seed: 2 }));
  * ```
@@ -205,7 +205,7 @@ async function processAlive(pid: number): Promise<boolean | undefined> {
  * ```ts
  * import assert from "node:assert/strict";
  * import { join } from "node:path";
- * import { sweepStaleCacheWrites } from "./cache.ts";
+ * import { sweepStaleCacheWrites } from "@fasterode/fasterode/models/data";
  *
  * const dir = await Deno.makeTempDir();
  * await Deno.mkdir(join(dir, "entry.tmp-999999999-abc")); // no such process
@@ -339,7 +339,7 @@ async function verify<M>(
  * ```ts
  * import assert from "node:assert/strict";
  * import { join } from "node:path";
- * import { readCacheEntry, writeCacheEntry } from "./cache.ts";
+ * import { readCacheEntry, writeCacheEntry } from "@fasterode/fasterode/models/data";
  *
  * const path = join(await Deno.makeTempDir(), "entry");
  * await writeCacheEntry(path, "k", { meta: {}, files: { "a.bin": Uint8Array.of(1, 2) } });
@@ -414,7 +414,7 @@ async function listFiles(dir: string, prefix = ""): Promise<string[]> {
  * ```ts
  * import assert from "node:assert/strict";
  * import { join } from "node:path";
- * import { writeCacheEntry } from "./cache.ts";
+ * import { writeCacheEntry } from "@fasterode/fasterode/models/data";
  *
  * const root = await Deno.makeTempDir();
  * const manifest = await writeCacheEntry(join(root, "e"), "k", async (dir) => {

@@ -10,7 +10,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { seededRandom } from "./random.ts";
+ * import { seededRandom } from "@fasterode/fasterode/models/data";
  * const a = seededRandom(42), b = seededRandom(42);
  * assert.equal(a(), b());
  * ```
@@ -32,7 +32,7 @@ export function seededRandom(seed: number): () => number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { seededRandom, uniform } from "./random.ts";
+ * import { seededRandom, uniform } from "@fasterode/fasterode/models/data";
  * const x = uniform(seededRandom(1), -1, 1);
  * assert.ok(x >= -1 && x < 1);
  * ```

@@ -14,8 +14,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { shuffle } from "./shuffle.ts";
- * import { seededRandom } from "./random.ts";
+ * import { shuffle, seededRandom } from "@fasterode/fasterode/models/data";
  *
  * const a = shuffle([0, 1, 2, 3, 4], seededRandom(0));
  * assert.deepEqual([...a].sort(), [0, 1, 2, 3, 4]);
@@ -40,8 +39,7 @@ export function shuffle<T>(items: T[], random: () => number): T[] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { permutation, shuffle } from "./shuffle.ts";
- * import { seededRandom } from "./random.ts";
+ * import { permutation, shuffle, seededRandom } from "@fasterode/fasterode/models/data";
  *
  * const p = permutation(5, seededRandom(3));
  * assert.deepEqual([...p].sort(), [0, 1, 2, 3, 4]);

@@ -5,7 +5,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { spiralData } from "./mod.ts";
+ * import { spiralData } from "@fasterode/fasterode/models/spiral";
  * const data = await spiralData(100, 5);
  * assert.deepEqual(data.ys.shape, [100, 2]);
  * data.ys.dispose();

@@ -29,7 +29,7 @@ export interface SpiralData {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { spiralData } from "./spiral.ts";
+ * import { spiralData } from "@fasterode/fasterode/models/spiral";
  * const data = await spiralData(100, 5);
  * assert.deepEqual(data.ys.shape, [100, 2]);
  * data.ys.dispose();
@@ -134,7 +134,7 @@ export class SpiralODE {
    * ```ts
    * import assert from "node:assert/strict";
    * import * as tf from "@tensorflow/tfjs";
-   * import { sampleBatch, spiralData, SpiralODE } from "./spiral.ts";
+   * import { sampleBatch, spiralData, SpiralODE } from "@fasterode/fasterode/models/spiral";
    * const data = await spiralData(100, 5);
    * const b = sampleBatch(data, 4, 10, Math.random, 3);
    * const model = new SpiralODE({ width: 8 });
@@ -212,7 +212,7 @@ export interface SpiralBatch {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { sampleBatch, spiralData } from "./spiral.ts";
+ * import { sampleBatch, spiralData } from "@fasterode/fasterode/models/spiral";
  * const data = await spiralData(100, 5);
  * const b = sampleBatch(data, 4, 10, Math.random);
  * assert.deepEqual(b.target.shape, [10, 4, 2]);

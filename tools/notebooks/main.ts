@@ -88,7 +88,7 @@ async function formatStored(notebook: string): Promise<void> {
   await Deno.writeTextFile(notebook, await formatNotebookText(await Deno.readTextFile(notebook)));
 }
 
-const USAGE = `usage: deno task figures [options] [NOTEBOOK...]
+const USAGE = `Usage: deno task figures [options] [NOTEBOOK...]
 
 Executes the notebooks (default: every notebooks/*.ipynb), exports them to HTML, checks in
 headless Chromium that every Plotly figure drew all its traces, and saves each figure as

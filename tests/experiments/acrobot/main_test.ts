@@ -3,6 +3,13 @@ import { acrobotMain, parseAcrobotArgs } from "../../../experiments/acrobot/mod.
 
 Deno.test("command line: flags, unknown flags and bad values are clear errors", async () => {
   assert.deepEqual(parseAcrobotArgs([]), {});
+  assert.deepEqual(parseAcrobotArgs(["--norm", "paper-code-seminorm"]), {
+    norms: ["paper-code-seminorm"],
+  });
+  assert.deepEqual(parseAcrobotArgs(["--norm", "all"]), {
+    norms: ["default", "seminorm", "paper-code-seminorm"],
+  });
+  assert.throws(() => parseAcrobotArgs(["--norm", "semi"]), /--norm must be one of/);
   assert.deepEqual(
     parseAcrobotArgs([
       "--norm=both",

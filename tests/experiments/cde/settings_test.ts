@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { CDE_PRESETS, CDE_TOLERANCES, resolveCdeSettings } from "../../../experiments/cde/mod.ts";
 
-Deno.test("tolerances: a pair, or one of them with its partner from the seed's pairs", () => {
+Deno.test("tolerances: a pair, or one of them with its partner from the paper's pairs", () => {
   const tols = (options: object) => {
     const { settings } = resolveCdeSettings(options);
     return [settings.rtol, settings.atol];

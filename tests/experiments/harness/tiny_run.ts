@@ -14,6 +14,7 @@ import { tensorSplit } from "../../../experiments/harness/splits.ts";
 import { train } from "../../../experiments/harness/train.ts";
 import { compareNorms } from "../../../experiments/harness/compare.ts";
 import type { ProgressEvent } from "../../../experiments/harness/progress.ts";
+import type { NormName } from "../../../mod.ts";
 
 /** What a tiny run ends with: final weights, NFE, history losses. */
 export interface TinyOutcome {
@@ -113,7 +114,7 @@ export async function tinyCompare(options: {
   out: string;
   checkpoint?: string;
   resume?: string;
-  onProgress?: (event: ProgressEvent, norm: string) => void;
+  onProgress?: (event: ProgressEvent, norm: NormName) => void;
 }) {
   const data = await spiralData(200, 10);
   const b = sampleBatch(data, 24, 9, seededRandom(5), 4);

@@ -19,7 +19,7 @@ import {
 } from "../../../experiments/harness/results.ts";
 import { resolveTrainOptions } from "../../../experiments/harness/train_options.ts";
 import { evaluate } from "../../../experiments/harness/evaluate.ts";
-import type { StepOptions, StepResult } from "../../../experiments/harness/trainable.ts";
+import type { StepOptions, TrainStepResult } from "../../../experiments/harness/trainable.ts";
 import { train } from "../../../experiments/harness/train.ts";
 
 await tf.setBackend("cpu");
@@ -60,7 +60,7 @@ class FakeModel {
     } = {},
   ) {}
 
-  async step(batch: Batch, options: StepOptions): Promise<StepResult> {
+  async step(batch: Batch, options: StepOptions): Promise<TrainStepResult> {
     this.calls.push(options);
     if (options.training && this.trainSteps === this.opts.throwAt) throw new Error("solver failed");
     const { value, grads } = tf.variableGrads(() => {
@@ -422,7 +422,7 @@ Deno.test("train: early stop after `plateauTerminate` epochs without improvement
   assert.equal(model.trainSteps, 7 * BATCHES);
   assert.ok(events.some((e) => e.kind === "message" && /no improvement/.test(e.text)));
   model.dispose();
-  // Only metric epochs check it (as the seed): with metrics every 10 epochs, the run stops at
+  // Only metric epochs check it (as the paper's code): with metrics every 10 epochs, the run stops at
   // epoch 10, the first metric epoch past 0 + 3.
   const m2 = new FakeModel({ script: () => 1 });
   const r2 = await train(m2, data, {

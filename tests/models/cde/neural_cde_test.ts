@@ -7,7 +7,7 @@ import { values } from "../../helpers.ts";
 
 await tf.setBackend("cpu");
 
-Deno.test("NeuralCDE: the seed's sizes, torch.nn.Linear initialisation, seeded, unique names", async () => {
+Deno.test("NeuralCDE: the paper's sizes, torch.nn.Linear initialisation, seeded, unique names", async () => {
   const before = tf.memory().numTensors;
   const model = new NeuralCDE({ seed: 3, name: "seedsize" });
   // seed-spec §1.3: 86,050 (vector field) + 1,980 (initial) + 910 (readout).

@@ -1,0 +1,177 @@
+/**
+ * Where the seminorm's saving lives on the acrobot at the paper's tolerances (issue 15 item 3):
+ * backward NFE of the default norm, the correct seminorm and the paper's code's mis-sliced "seminorm"
+ * (`paperCodeSeminorm`, models/acrobot/paper_code_norm.ts) on one batch of 256 windows (the paper's batch
+ * size), dopri5 rtol = atol = 1e-4 on both passes, with accepted / rejected backward steps per
+ * output interval (the 7 gaps of 0.05 s, counted from the recorded step end times).
+ *
+ * (a) `--widths`: untrained models (seed 0) as they grow, all three norms on the same batch.
+ * (b) `--train-width W --epochs E`: one model of width W trained with AdamW (lr 1e-2, wd 0.01,
+ *     batches of 256, default norm) on `--trials` trials per control; after every epoch the three
+ *     norms are measured on the same fixed batch, so the rows differ only by the norm.
+ *
+ * ```sh
+ * deno run -A bench/acrobot_seminorm.ts --widths 32,64,128 --epochs 0
+ * deno run -A bench/acrobot_seminorm.ts --widths none --train-width 32 --epochs 3
+ * ```
+ *
+ * Not a `deno bench` file; run it directly.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { parseArgs } from "node:util";
+import { type AdjointNormSpec, useBackend } from "../mod.ts";
+import {
+  ACROBOT_CONTROLS,
+  acrobotTrajectories,
+  paperCodeSeminorm,
+  splitSizes,
+  Symoden,
+  windowsOf,
+} from "../models/acrobot/mod.ts";
+import { AdamW } from "../experiments/harness/mod.ts";
+
+const WINDOWS_PER_TRIAL = 25;
+const WINDOW = 8;
+const DT = 0.05;
+const SOLVE = { rtol: 1e-4, atol: 1e-4 };
+const NORMS: [string, AdjointNormSpec][] = [
+  ["default", "default"],
+  ["seminorm", "seminorm"],
+  ["paper-code-seminorm", paperCodeSeminorm()],
+];
+
+/**
+ * Counts accepted and rejected backward steps per output interval (0 = [0, dt], …) from the
+ * backward solve's `onStep`: a step belongs to the interval whose solve it is part of, the one
+ * its start time lies in (`(k·dt, (k+1)·dt]`); its end may overshoot the interval (the solver
+ * steps past an output time and interpolates back), so end times would miscount.
+ */
+export function intervalCounter(gaps = WINDOW - 1) {
+  const acc = new Array(gaps).fill(0);
+  const rej = new Array(gaps).fill(0);
+  const onStep = ({ t, accepted }: { t: number; accepted: boolean }) => {
+    const k = Math.min(gaps - 1, Math.max(0, Math.ceil(t / DT - 1e-6) - 1));
+    (accepted ? acc : rej)[k]++;
+  };
+  return { acc, rej, onStep };
+}
+
+/** `count` windows spread evenly over trajectories of all 9 controls (bench/acrobot_batch.ts). */
+async function batchOf(count: number): Promise<tf.Tensor3D> {
+  const trials = Math.max(1, Math.ceil(count / (WINDOWS_PER_TRIAL * ACROBOT_CONTROLS.length)));
+  const traj = await acrobotTrajectories({ trials, steps: 32, cacheDir: false });
+  const all = windowsOf(traj, 0, trials, WINDOW);
+  const n = all.shape[0];
+  const idx = tf.tensor1d(
+    Array.from({ length: count }, (_, i) => Math.floor((i * n) / count)),
+    "int32",
+  );
+  const batch = tf.gather(all, idx) as tf.Tensor3D;
+  tf.dispose([all, idx]);
+  return batch;
+}
+
+/** One row per norm: backward NFE, steps, per-interval counts, seconds. */
+async function measure(model: Symoden, windows: tf.Tensor3D, label: string): Promise<void> {
+  const base: number[] = [];
+  for (const [name, norm] of NORMS) {
+    const start = performance.now();
+    const { acc, rej, onStep } = intervalCounter();
+    const r = await model.step(windows, { ...SOLVE, adjoint: { norm, onStep } });
+    const s = (performance.now() - start) / 1000;
+    const loss = typeof r.loss === "number" ? r.loss : (await (r.loss as tf.Tensor).data())[0];
+    tf.dispose(Object.values(r.grads));
+    if (typeof r.loss !== "number") tf.dispose(r.loss as tf.Tensor);
+    const b = r.backward;
+    base.push(b.nfe);
+    const saving = base.length > 1 ? ` (${(100 * (1 - b.nfe / base[0])).toFixed(0)}% fewer)` : "";
+    console.log(
+      `| ${label} | ${name} | ${r.forward.nfe} | ${b.nfe}${saving} | ${b.nAccepted} / ${b.nRejected} ` +
+        `| ${acc.join(" ")} | ${rej.join(" ")} | ${loss.toExponential(3)} | ${s.toFixed(1)} |`,
+    );
+  }
+}
+
+const HEADER = "| model | norm | fwd NFE | bwd NFE | bwd acc / rej | acc per gap t=0→0.35 | " +
+  "rej per gap | loss | s |\n|---|---|---|---|---|---|---|---|---|";
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      widths: { type: "string", default: "32,64,128,200,300,400/300/300" },
+      "train-width": { type: "string", default: "32" },
+      epochs: { type: "string", default: "3" },
+      trials: { type: "string", default: "12" },
+      backend: { type: "string", default: "wasm" },
+    },
+  });
+  await useBackend(values.backend as "wasm");
+  const windows = await batchOf(256);
+  console.log(
+    `acrobot backward NFE by norm, ${tf.getBackend()}, batch 256 × 8 points, dopri5 ` +
+      `rtol ${SOLVE.rtol}, atol ${SOLVE.atol}; gaps listed from t = 0 (the backward solve runs ` +
+      `from 0.35 down to 0)`,
+  );
+  if (values.widths !== "none") {
+    console.log(`\n(a) untrained (seed 0), by width\n${HEADER}`);
+    for (const w of values.widths.split(",")) {
+      const [m, v, g] = w.includes("/") ? w.split("/").map(Number) : [+w, +w, +w];
+      const model = new Symoden({ massHidden: m, potentialHidden: v, inputHidden: g, seed: 0 });
+      await measure(model, windows, `${w} (${model.parameterCount} p)`);
+      model.dispose();
+    }
+  }
+  const epochs = Number(values.epochs);
+  if (epochs > 0) {
+    const width = Number(values["train-width"]);
+    const trials = Number(values.trials);
+    const traj = await acrobotTrajectories({ trials, steps: 32 });
+    const train = windowsOf(traj, 0, splitSizes(trials)[0], WINDOW);
+    const model = new Symoden({ massHidden: width, potentialHidden: width, inputHidden: width });
+    const opt = new AdamW({ learningRate: 1e-2, weightDecay: 0.01 });
+    const n = train.shape[0];
+    console.log(
+      `\n(b) width ${width} (${model.parameterCount} p) trained on ${n} windows ` +
+        `(${trials} trials per control), AdamW lr 1e-2, batches of 256, default norm; measured ` +
+        `after each epoch on the fixed batch\n${HEADER}`,
+    );
+    await measure(model, windows, "epoch 0");
+    let rng = 1;
+    for (let e = 1; e <= epochs; e++) {
+      const order = Array.from({ length: n }, (_, i) => i);
+      for (let i = n - 1; i > 0; i--) {
+        rng = (rng * 48271) % 2147483647;
+        const j = rng % (i + 1);
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+      let sum = 0, count = 0, bnfe = 0;
+      const t0 = performance.now();
+      for (let s = 0; s < n; s += 256) {
+        const idx = tf.tensor1d(order.slice(s, s + 256), "int32");
+        const batch = tf.gather(train, idx) as tf.Tensor3D;
+        const r = await model.step(batch, { ...SOLVE });
+        opt.applyGradients(r.grads);
+        const loss = typeof r.loss === "number" ? r.loss : (await (r.loss as tf.Tensor).data())[0];
+        sum += loss * r.count;
+        count += r.count;
+        bnfe += r.backward.nfe;
+        tf.dispose([idx, batch, ...Object.values(r.grads)]);
+        if (typeof r.loss !== "number") tf.dispose(r.loss as tf.Tensor);
+      }
+      console.error(
+        `epoch ${e}: train loss ${(sum / count).toExponential(3)}, backward NFE ` +
+          `${bnfe}, ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+      );
+      await measure(model, windows, `epoch ${e}`);
+    }
+    tf.dispose(train);
+    opt.dispose();
+    model.dispose();
+  }
+  windows.dispose();
+}
+
+if (import.meta.main) await main();
