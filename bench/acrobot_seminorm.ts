@@ -20,8 +20,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { parseArgs } from "node:util";
-import { type AdjointNormSpec, useBackend } from "../mod.ts";
+import { type AdjointNormSpec, type BackendName, useBackend } from "../mod.ts";
 import {
   ACROBOT_CONTROLS,
   acrobotTrajectories,
@@ -30,7 +29,15 @@ import {
   Symoden,
   windowsOf,
 } from "../models/acrobot/mod.ts";
-import { AdamW } from "../experiments/harness/mod.ts";
+import { permutation, seededRandom } from "../models/data/mod.ts";
+import {
+  AdamW,
+  choice,
+  numberFlag,
+  parseCommandLine,
+  parseFlags,
+  runMain,
+} from "../experiments/harness/mod.ts";
 
 const WINDOWS_PER_TRIAL = 25;
 const WINDOW = 8;
@@ -97,37 +104,79 @@ async function measure(model: Symoden, windows: tf.Tensor3D, label: string): Pro
 const HEADER = "| model | norm | fwd NFE | bwd NFE | bwd acc / rej | acc per gap t=0→0.35 | " +
   "rej per gap | loss | s |\n|---|---|---|---|---|---|---|---|---|";
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      widths: { type: "string", default: "32,64,128,200,300,400/300/300" },
-      "train-width": { type: "string", default: "32" },
-      epochs: { type: "string", default: "3" },
-      trials: { type: "string", default: "12" },
-      backend: { type: "string", default: "wasm" },
-    },
+/** The `--help` text. */
+const USAGE = `Usage: deno run -A bench/acrobot_seminorm.ts [flags]
+  --widths LIST      untrained models to measure: widths W or M/V/G, comma-separated, or none
+                     (default 32,64,128,200,300,400/300/300)
+  --train-width N    width of the model trained in part (b) (default 32)
+  --epochs N         its training epochs; 0 skips part (b) (default 3)
+  --trials N         its trials per control, at least 7 (default 12)
+  --backend NAME     cpu, wasm or webgpu (default wasm)
+  --help             this text`;
+
+/** The benchmark's settings, from the command line. */
+interface BenchOptions {
+  widths: [number, number, number][];
+  trainWidth: number;
+  epochs: number;
+  trials: number;
+  backend: BackendName;
+}
+
+/** Parses and checks the flags before any work (`"help"` for `--help`). */
+function parseBenchArgs(args: string[]): BenchOptions | "help" {
+  const values = parseFlags(args, {
+    widths: { type: "string", default: "32,64,128,200,300,400/300/300" },
+    "train-width": { type: "string", default: "32" },
+    epochs: { type: "string", default: "3" },
+    trials: { type: "string", default: "12" },
+    backend: { type: "string", default: "wasm" },
+    help: { type: "boolean", short: "h" },
   });
-  await useBackend(values.backend as "wasm");
+  if (values.help) return "help";
+  const str = (flag: string) => String(values[flag]);
+  const widths = str("widths") === "none" ? [] : str("widths").split(",").map((w) => {
+    const parts = w.split("/").map((x) => numberFlag("widths", x, true, 1));
+    if (parts.length !== 1 && parts.length !== 3) {
+      throw new RangeError(`--widths: "${w}" is neither W nor M/V/G`);
+    }
+    return (parts.length === 1 ? [parts[0], parts[0], parts[0]] : parts) as [
+      number,
+      number,
+      number,
+    ];
+  });
+  return {
+    widths,
+    trainWidth: numberFlag("train-width", str("train-width"), true, 1),
+    epochs: numberFlag("epochs", str("epochs"), true, 0),
+    trials: numberFlag("trials", str("trials"), true, 7),
+    backend: choice("backend", str("backend"), ["cpu", "wasm", "webgpu"] as const),
+  };
+}
+
+async function main(args: string[]): Promise<number> {
+  const options = parseCommandLine(args, parseBenchArgs, USAGE);
+  if (typeof options === "number") return options;
+  await useBackend(options.backend);
   const windows = await batchOf(256);
   console.log(
     `acrobot backward NFE by norm, ${tf.getBackend()}, batch 256 × 8 points, dopri5 ` +
       `rtol ${SOLVE.rtol}, atol ${SOLVE.atol}; gaps listed from t = 0 (the backward solve runs ` +
       `from 0.35 down to 0)`,
   );
-  if (values.widths !== "none") {
+  if (options.widths.length > 0) {
     console.log(`\n(a) untrained (seed 0), by width\n${HEADER}`);
-    for (const w of values.widths.split(",")) {
-      const [m, v, g] = w.includes("/") ? w.split("/").map(Number) : [+w, +w, +w];
+    for (const [m, v, g] of options.widths) {
+      const w = m === v && v === g ? `${m}` : `${m}/${v}/${g}`;
       const model = new Symoden({ massHidden: m, potentialHidden: v, inputHidden: g, seed: 0 });
       await measure(model, windows, `${w} (${model.parameterCount} p)`);
       model.dispose();
     }
   }
-  const epochs = Number(values.epochs);
+  const { epochs, trials } = options;
   if (epochs > 0) {
-    const width = Number(values["train-width"]);
-    const trials = Number(values.trials);
+    const width = options.trainWidth;
     const traj = await acrobotTrajectories({ trials, steps: 32 });
     const train = windowsOf(traj, 0, splitSizes(trials)[0], WINDOW);
     const model = new Symoden({ massHidden: width, potentialHidden: width, inputHidden: width });
@@ -139,14 +188,9 @@ async function main(): Promise<void> {
         `after each epoch on the fixed batch\n${HEADER}`,
     );
     await measure(model, windows, "epoch 0");
-    let rng = 1;
+    const random = seededRandom(1);
     for (let e = 1; e <= epochs; e++) {
-      const order = Array.from({ length: n }, (_, i) => i);
-      for (let i = n - 1; i > 0; i--) {
-        rng = (rng * 48271) % 2147483647;
-        const j = rng % (i + 1);
-        [order[i], order[j]] = [order[j], order[i]];
-      }
+      const order = permutation(n, random);
       let sum = 0, count = 0, bnfe = 0;
       const t0 = performance.now();
       for (let s = 0; s < n; s += 256) {
@@ -154,12 +198,10 @@ async function main(): Promise<void> {
         const batch = tf.gather(train, idx) as tf.Tensor3D;
         const r = await model.step(batch, { ...SOLVE });
         opt.applyGradients(r.grads);
-        const loss = typeof r.loss === "number" ? r.loss : (await (r.loss as tf.Tensor).data())[0];
-        sum += loss * r.count;
+        sum += r.loss * r.count;
         count += r.count;
         bnfe += r.backward.nfe;
         tf.dispose([idx, batch, ...Object.values(r.grads)]);
-        if (typeof r.loss !== "number") tf.dispose(r.loss as tf.Tensor);
       }
       console.error(
         `epoch ${e}: train loss ${(sum / count).toExponential(3)}, backward NFE ` +
@@ -172,6 +214,7 @@ async function main(): Promise<void> {
     model.dispose();
   }
   windows.dispose();
+  return 0;
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await runMain(main, Deno.args, "bench/acrobot_seminorm.ts");

@@ -24,7 +24,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import {
   type BackendName,
   mlpField,
@@ -33,6 +32,14 @@ import {
   odeintAdjoint,
   useBackend,
 } from "../mod.ts";
+import {
+  choice,
+  numberFlag,
+  parseCommandLine,
+  parseFlags,
+  runMain,
+} from "../experiments/harness/mod.ts";
+import { median } from "./batch_timing.ts";
 
 /** The benchmark problem as recorded in the JSON file (the fields this benchmark reads). */
 export interface BenchProblem {
@@ -147,36 +154,56 @@ interface Row {
   ms: number[];
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+/** The `--help` text. */
+const USAGE = `Usage: deno run -A bench/training_step.ts [flags]
+  --backend NAME   cpu, wasm or webgpu (default wasm)
+  --kernels NAME   wasm kernels: stock, fast or both, side by side (default both; other
+                   backends: their own kernels)
+  --steps N        timed steps per row and round, an integer >= 1 (default 10)
+  --rounds N       rounds, alternating the rows, an integer >= 1 (default 3)
+  --help           this text`;
+
+/** The benchmark's settings, from the command line. */
+interface BenchOptions {
+  backend: BackendName;
+  kernelSets: ("stock" | "fast")[];
+  steps: number;
+  rounds: number;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      backend: { type: "string", default: "wasm" },
-      kernels: { type: "string", default: "both" },
-      steps: { type: "string", default: "10" },
-      rounds: { type: "string", default: "3" },
-    },
+/** Parses and checks the flags before any work (`"help"` for `--help`). */
+function parseBenchArgs(args: string[]): BenchOptions | "help" {
+  const values = parseFlags(args, {
+    backend: { type: "string", default: "wasm" },
+    kernels: { type: "string", default: "both" },
+    steps: { type: "string", default: "10" },
+    rounds: { type: "string", default: "3" },
+    help: { type: "boolean", short: "h" },
   });
-  const backend = values.backend as BackendName;
-  const kernelSets = values.kernels === "both" ? ["stock", "fast"] : [values.kernels!];
-  for (const k of kernelSets) {
-    if (k !== "stock" && k !== "fast") {
-      throw new Error(`--kernels must be stock, fast or both, not ${JSON.stringify(k)}`);
-    }
-  }
-  if (backend !== "wasm" && kernelSets.length > 1) kernelSets.splice(1);
-  const steps = Number(values.steps), rounds = Number(values.rounds);
+  if (values.help) return "help";
+  const str = (flag: string) => String(values[flag]);
+  const backend = choice("backend", str("backend"), ["cpu", "wasm", "webgpu"] as const);
+  const kernels = choice("kernels", str("kernels"), ["stock", "fast", "both"] as const);
+  const kernelSets: ("stock" | "fast")[] = kernels === "both" ? ["stock", "fast"] : [kernels];
+  return {
+    backend,
+    kernelSets: backend === "wasm" ? kernelSets : kernelSets.slice(0, 1),
+    steps: numberFlag("steps", str("steps"), true, 1),
+    rounds: numberFlag("rounds", str("rounds"), true, 1),
+  };
+}
+
+async function main(args: string[]): Promise<number> {
+  const options = parseCommandLine(args, parseBenchArgs, USAGE);
+  if (typeof options === "number") return options;
+  const { backend, kernelSets, steps, rounds } = options;
   const problem = await loadBenchProblem();
   await useBackend(backend);
   const rows: Row[] = [];
   const fields: FieldKind[] = ["tape", "mlpField"];
   for (let round = 0; round < rounds; round++) {
     for (const kernels of kernelSets) {
-      if (backend === "wasm") await useBackend("wasm", { kernels: kernels as "fast" | "stock" });
+      if (backend === "wasm") await useBackend("wasm", { kernels });
       for (const field of fields) {
         const run = trainingStep(problem, field);
         for (const norm of NORM_NAMES) {
@@ -230,6 +257,7 @@ async function main(): Promise<void> {
     );
   }
   await useBackend("cpu");
+  return 0;
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await runMain(main, Deno.args, "bench/training_step.ts");
