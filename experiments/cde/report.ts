@@ -145,7 +145,7 @@ export function describeCdeExperiment(r: CdeExperimentConfig): string[] {
  * ```ts
  * import assert from "node:assert/strict";
  * import { cdeTableNote } from "@fasterode/fasterode/experiments";
- * assert.match(cdeTableNote(10), /every 10th epoch and the last/);
+ * assert.match(cdeTableNote(10), /every 10 epochs and the last/);
  * ```
  *
  * @param epochsPerMetric the settings' `epochsPerMetric`
@@ -154,7 +154,7 @@ export function describeCdeExperiment(r: CdeExperimentConfig): string[] {
 export function cdeTableNote(epochsPerMetric: number): string {
   const every = epochsPerMetric === 1
     ? "every epoch"
-    : `every ${epochsPerMetric}th epoch and the last`;
+    : `every ${epochsPerMetric} epochs and the last`;
   return `backward NFE and fwd+bwd time: summed over the metric passes on the training split (${every}),` +
     " as the paper's parse_results.py;\nper batch: their mean; test: the final pass over the test " +
     "split (best model); wall time: training, metric and final passes.";
