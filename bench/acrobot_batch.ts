@@ -55,7 +55,8 @@ import {
 const PAPER = ACROBOT_PRESETS.paper;
 /** Windows of 8 points per trial of 32 (models/acrobot/dataset.ts). */
 const WINDOWS_PER_TRIAL = 25;
-const WINDOW = 8;
+/** Points per window (the paper's). */
+export const WINDOW = 8;
 /** Training windows of a paper run and its batches (see the module documentation). */
 const TRAIN_WINDOWS = splitSizes(PAPER.trials)[0] * WINDOWS_PER_TRIAL * ACROBOT_CONTROLS.length;
 const BATCHES_PER_RUN = Math.ceil(TRAIN_WINDOWS / PAPER.batchSize) * PAPER.epochs;
@@ -77,7 +78,7 @@ const FLAGS: BatchFlagOptions = {
 };
 
 /** `count` windows spread evenly over trajectories of all 9 controls. */
-async function batchOf(count: number): Promise<tf.Tensor3D> {
+export async function batchOf(count: number): Promise<tf.Tensor3D> {
   const trials = Math.max(1, Math.ceil(count / (WINDOWS_PER_TRIAL * ACROBOT_CONTROLS.length)));
   const traj = await acrobotTrajectories({ trials, steps: 32, cacheDir: false });
   const all = windowsOf(traj, 0, trials, WINDOW);

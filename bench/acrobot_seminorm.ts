@@ -22,7 +22,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { type AdjointNormSpec, type BackendName, useBackend } from "../mod.ts";
 import {
-  ACROBOT_CONTROLS,
   acrobotTrajectories,
   paperCodeSeminorm,
   splitSizes,
@@ -38,9 +37,8 @@ import {
   parseFlags,
   runMain,
 } from "../experiments/harness/mod.ts";
+import { batchOf, WINDOW } from "./acrobot_batch.ts";
 
-const WINDOWS_PER_TRIAL = 25;
-const WINDOW = 8;
 const DT = 0.05;
 const SOLVE = { rtol: 1e-4, atol: 1e-4 };
 const NORMS: [string, AdjointNormSpec][] = [
@@ -63,21 +61,6 @@ export function intervalCounter(gaps = WINDOW - 1) {
     (accepted ? acc : rej)[k]++;
   };
   return { acc, rej, onStep };
-}
-
-/** `count` windows spread evenly over trajectories of all 9 controls (bench/acrobot_batch.ts). */
-async function batchOf(count: number): Promise<tf.Tensor3D> {
-  const trials = Math.max(1, Math.ceil(count / (WINDOWS_PER_TRIAL * ACROBOT_CONTROLS.length)));
-  const traj = await acrobotTrajectories({ trials, steps: 32, cacheDir: false });
-  const all = windowsOf(traj, 0, trials, WINDOW);
-  const n = all.shape[0];
-  const idx = tf.tensor1d(
-    Array.from({ length: count }, (_, i) => Math.floor((i * n) / count)),
-    "int32",
-  );
-  const batch = tf.gather(all, idx) as tf.Tensor3D;
-  tf.dispose([all, idx]);
-  return batch;
 }
 
 /** One row per norm: backward NFE, steps, per-interval counts, seconds. */
